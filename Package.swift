@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+// invprop: Invariance Propagation (NeurIPS 2020) on a CPU, in Swift, on oneDNN.
+// Layering (each target depends only on those below it), see docs/architecture.md:
+//   invprop (CLI) -> InvpropCLI -> Training / Evaluation -> Methods -> Models, Data -> NN
+//   -> Tensors -> Kernels (oneDNN), Codecs (libpng, libjpeg-turbo, zlib); SafeTensors is leaf.
+import PackageDescription
+
+let optimized: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "invprop",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "invprop", targets: ["invprop"]),
+        .library(name: "InvpropKit", targets: ["Training", "Evaluation", "Methods", "Models", "Data", "NN", "Tensors"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Kernels layer: the only code that talks to C libraries.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CImageLibs", path: "Sources/CImageLibs"),
+        .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: optimized),
+        .target(name: "Codecs", dependencies: ["CImageLibs"], swiftSettings: optimized),
+        // File format for checkpoints; pure Swift, no dependencies.
+        .target(name: "SafeTensors", swiftSettings: optimized),
+        // Tensors + autodiff, then layers/optimizers, then models.
+        .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: optimized),
+        .target(name: "NN", dependencies: ["Tensors", "SafeTensors"], swiftSettings: optimized),
+        .target(name: "Models", dependencies: ["NN"], swiftSettings: optimized),
+        // Data: readers, augmentations, loader.
+        .target(name: "Data", dependencies: ["Codecs"], swiftSettings: optimized),
+        // Methods: InvP, NPID (loss + memory bank + schedule).
+        .target(name: "Methods", dependencies: ["NN", "Kernels"], swiftSettings: optimized),
+        .target(name: "Evaluation", dependencies: ["Models", "Data", "Methods"], swiftSettings: optimized),
+        .target(name: "Training", dependencies: ["Models", "Data", "Methods", "Evaluation", "SafeTensors"], swiftSettings: optimized),
+        .target(name: "InvpropCLI", dependencies: [
+            "Training", "Evaluation",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimized),
+        .executableTarget(name: "invprop", dependencies: ["InvpropCLI"], swiftSettings: optimized),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "Codecs"]),
+        .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+/// Module `Codecs`: see docs/architecture.md.

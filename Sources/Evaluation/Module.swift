@@ -1,0 +1,1 @@
+/// Module `Evaluation`: see docs/architecture.md.

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `invprop` command: subcommands for training, evaluation, data and benchmarks.
+public struct InvpropCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "invprop",
+        abstract: "Self-supervised visual representations with Invariance Propagation, on a CPU.",
+        subcommands: [])
+    public init() {}
+}

@@ -1,0 +1,1 @@
+/// Module `InvpropCLI`: see docs/architecture.md.

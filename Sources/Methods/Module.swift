@@ -1,0 +1,1 @@
+/// Module `Methods`: see docs/architecture.md.

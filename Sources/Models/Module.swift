@@ -1,0 +1,1 @@
+/// Module `Models`: see docs/architecture.md.

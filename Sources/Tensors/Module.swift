@@ -1,0 +1,1 @@
+/// Module `Tensors`: see docs/architecture.md.

@@ -1,0 +1,3 @@
+import InvpropCLI
+
+InvpropCommand.main()
