@@ -1,0 +1,131 @@
+import CDNNL
+import Foundation
+
+/// oneDNN argument identifiers (the DNNL_ARG_* macros), spelled out because they are macros.
+enum Arg {
+    static let src: Int32 = 1, src1: Int32 = 2, dst: Int32 = 17, weights: Int32 = 33, bias: Int32 = 41
+    static let mean: Int32 = 49, variance: Int32 = 50
+    static let workspace: Int32 = 64
+    static let diffSrc: Int32 = 129, diffDst: Int32 = 145, diffWeights: Int32 = 161, diffBias: Int32 = 169
+    static func multipleSrc(_ i: Int) -> Int32 { 1024 + Int32(i) }
+}
+
+/// The process's oneDNN CPU engine and stream.
+final class Runtime: @unchecked Sendable {
+    static let shared = Runtime()
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
+
+    private init() {
+        var e: dnnl_engine_t?
+        check(dnnl_engine_create(&e, dnnl_cpu, 0), "engine_create")
+        engine = e!
+        var s: dnnl_stream_t?
+        check(dnnl_stream_create(&s, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream_create")
+        stream = s!
+    }
+}
+
+/// A memory argument for a primitive: a layout and a pointer into a `Storage` (not owned).
+public struct Operand {
+    /// How the elements are laid out.
+    public let layout: Layout
+    /// Where they are.
+    public let pointer: UnsafeMutableRawPointer
+
+    /// Pairs a layout with memory of at least `layout.byteCount` bytes.
+    public init(_ layout: Layout, _ pointer: UnsafeMutableRawPointer) {
+        self.layout = layout
+        self.pointer = pointer
+    }
+}
+
+/// A created primitive with its descriptor; destroyed when the cache drops it.
+final class Primitive: @unchecked Sendable {
+    let pd: dnnl_primitive_desc_t
+    let primitive: dnnl_primitive_t
+    let name: String
+    static let executionLock = NSLock()
+
+    /// Creates a primitive from an operation descriptor; returns nil if no implementation exists.
+    convenience init?(name: String, opDesc: UnsafeRawPointer?, hint: Primitive? = nil) {
+        var pd: dnnl_primitive_desc_t?
+        guard dnnl_primitive_desc_create(&pd, opDesc, nil, Runtime.shared.engine, hint?.pd) == dnnl_success, let pd else { return nil }
+        self.init(name: name, pd: pd)
+    }
+
+    /// Wraps an already created primitive descriptor (reorder, sum).
+    init(name: String, pd: dnnl_primitive_desc_t) {
+        self.pd = pd
+        var p: dnnl_primitive_t?
+        check(dnnl_primitive_create(&p, pd), "primitive_create(\(name))")
+        self.primitive = p!
+        self.name = name
+    }
+
+    deinit {
+        dnnl_primitive_destroy(primitive)
+        dnnl_primitive_desc_destroy(pd)
+    }
+
+    /// The layout the primitive chose for a given argument kind.
+    func layout(_ what: dnnl_query_t, _ index: Int32 = 0) -> Layout {
+        guard let p = dnnl_primitive_desc_query_md(pd, what, index) else { fatalError("\(name): no md for query \(what)") }
+        return Layout(md: p.pointee)
+    }
+
+    /// The implementation name oneDNN chose (e.g. "brgconv:avx512_core_amx_bf16").
+    var implementation: String {
+        var s: UnsafePointer<CChar>?
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s)
+        return s.map { String(cString: $0) } ?? "?"
+    }
+
+    /// Executes with the given (argument id, operand) pairs and waits for completion.
+    /// Serialised process-wide: oneDNN's library-owned scratchpad is not safe for concurrent
+    /// execution (each primitive already uses all compute threads).
+    func execute(_ args: [(Int32, Operand)]) {
+        Primitive.executionLock.lock()
+        defer { Primitive.executionLock.unlock() }
+        var mems: [dnnl_exec_arg_t] = []
+        mems.reserveCapacity(args.count + 1)
+        var created: [dnnl_memory_t] = []
+        for (arg, op) in args {
+            var m: dnnl_memory_t?
+            var md = op.layout.md
+            check(dnnl_memory_create(&m, &md, Runtime.shared.engine, op.pointer), "memory_create(\(name))")
+            created.append(m!)
+            mems.append(dnnl_exec_arg_t(arg: arg, memory: m))
+        }
+        // Scratchpad is owned by the library by default (scratchpad_mode library): nothing to pass.
+        let status = dnnl_primitive_execute(primitive, Runtime.shared.stream, Int32(mems.count), mems)
+        if status != dnnl_success {
+            // Say which argument disagrees with what the primitive was created for.
+            let detail = args.map { arg, op -> String in
+                guard let want = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg) else { return "arg \(arg): unexpected" }
+                let wanted = Layout(md: want.pointee)
+                return wanted == op.layout ? "arg \(arg): ok" : "arg \(arg): got \(op.layout.key), wants \(wanted.key)"
+            }
+            fatalError("oneDNN execute(\(name)) failed with status \(status.rawValue): " + detail.joined(separator: "; "))
+        }
+        check(dnnl_stream_wait(Runtime.shared.stream), "stream_wait(\(name))")
+        for m in created { dnnl_memory_destroy(m) }
+    }
+}
+
+/// Public view of the kernel layer's primitive cache.
+public enum KernelDiagnostics {
+    /// Number of distinct primitives created so far.
+    public static var cachedKernelCount: Int { KernelCache.shared.all.count }
+    /// Cache key → oneDNN implementation names, for every convolution kernel created so far.
+    public static var convolutionImplementations: [String: String] {
+        var out: [String: String] = [:]
+        for (key, kernel) in KernelCache.shared.all {
+            if let conv = kernel as? ConvolutionKernel {
+                let (d, w) = conv.backwardImplementations
+                out[key] = "fwd \(conv.forwardImplementation), bwd-data \(d), bwd-weights \(w)"
+            }
+        }
+        return out
+    }
+}

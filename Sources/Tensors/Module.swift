@@ -1,1 +1,0 @@
-/// Module `Tensors`: see docs/architecture.md.
