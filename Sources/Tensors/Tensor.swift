@@ -1,3 +1,4 @@
+@_exported import enum Kernels.ScalarType
 import Kernels
 
 /// Element type of a tensor: `.f32` or `.bf16` (re-exported from the kernel layer).

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Kernels
+import Models
+import Tensors
+import Training
+
+/// `invprop bench`: performance measurements.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure training-step and data-loading speed.",
+                                                    subcommands: [BenchStep.self])
+}
+
+/// `invprop bench step`: full training step of a ResNet, fp32 and bf16, beside PyTorch.
+struct BenchStep: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "step",
+        abstract: "Median time of a full training step (forward, backward, SGD) of CIFAR ResNet-18, fp32 and bf16.")
+
+    @Option(help: "Batch size.") var batchSize = 128
+    @Option(help: "Timed steps per precision (median reported).") var steps = 5
+    @Option(help: "Untimed warm-up steps.") var warmup = 2
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Precisions to run: fp32, bf16 or both.") var precision = "both"
+    @Option(help: "Width multiplier of the ResNet.") var width = 1.0
+    @Option(help: "ResNet depth (18, 34, 50).") var depth = 18
+    @Option(help: "PyTorch comparison script (skipped when python3/torch is missing).") var torchScript = "bench/torch_step.py"
+    @Flag(help: "Skip the PyTorch comparison.") var noTorch = false
+
+    func validate() throws {
+        guard batchSize >= 2 else { throw ValidationError("--batch-size must be ≥ 2 (batch norm needs more than one image)") }
+        guard steps >= 1, warmup >= 0 else { throw ValidationError("--steps must be ≥ 1 and --warmup ≥ 0") }
+        guard ["fp32", "bf16", "both"].contains(precision) else { throw ValidationError("--precision must be fp32, bf16 or both") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
+    }
+
+    func run() throws {
+        if let threads { try ComputeThreads.set(threads) }
+        let config = ResNetConfig(depth: depth, stem: .cifar, inputChannels: 3, width: width, head: .linear, outputDimension: 10)
+        print("invprop bench step: ResNet-\(depth) (CIFAR stem, width \(width)), batch \(batchSize), 3×32×32, \(ComputeThreads.count) threads")
+        var ours: [StepBenchmark.Result] = []
+        for p in precision == "both" ? [DType.f32, .bf16] : [precision == "fp32" ? .f32 : .bf16] {
+            ours.append(try StepBenchmark.run(config: config, precision: p, batchSize: batchSize, imageSize: 32, warmup: warmup, steps: steps) {
+                FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
+            })
+        }
+        let torch = noTorch ? [] : TorchComparison.run(script: torchScript, threads: ComputeThreads.count, batchSize: batchSize, steps: steps, depth: depth, width: width)
+        print("")
+        print("| implementation | step (median) | images/s | peak memory |")
+        print("|---|---|---|---|")
+        for r in ours {
+            print(String(format: "| invprop %@ | %.3f s | %.1f | %.0f MB |", r.precision, r.medianSeconds, r.imagesPerSecond, r.peakMemoryMB))
+        }
+        for t in torch {
+            print(String(format: "| PyTorch %@ | %.3f s | %.1f | %.0f MB |", t.mode, t.step_s_median, t.images_per_s, t.peak_rss_mb))
+        }
+        for r in ours {
+            let peer = torch.first { $0.mode == (r.precision == "fp32" ? "fp32-cl" : "bf16-cl") }
+            if let peer { print(String(format: "speed-up of invprop %@ over PyTorch %@: %.2f×", r.precision, peer.mode, peer.step_s_median / r.medianSeconds)) }
+        }
+    }
+}
+
+/// Runs `bench/torch_step.py` in a subprocess and parses its JSON lines.
+enum TorchComparison {
+    struct Line: Decodable { var mode: String; var step_s_median: Double; var images_per_s: Double; var peak_rss_mb: Double }
+
+    static func run(script: String, threads: Int, batchSize: Int, steps: Int, depth: Int, width: Double) -> [Line] {
+        guard FileManager.default.fileExists(atPath: script) else {
+            print("(PyTorch comparison skipped: \(script) not found)"); return []
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--threads", "\(threads)", "--batch-size", "\(batchSize)", "--steps", "\(steps)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        do { try process.run() } catch { print("(PyTorch comparison skipped: \(error))"); return [] }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        let parsed = lines.compactMap { try? JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
+        if parsed.isEmpty { print("(PyTorch comparison produced no results; is torch installed? exit \(process.terminationStatus))") }
+        return parsed
+    }
+}

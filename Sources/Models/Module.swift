@@ -1,1 +1,0 @@
-/// Module `Models`: see docs/architecture.md.

@@ -1,1 +1,0 @@
-/// Module `Training`: see docs/architecture.md.
