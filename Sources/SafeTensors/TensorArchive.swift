@@ -41,8 +41,8 @@ public struct TensorArchive: Equatable, Sendable {
 
     /// Free-form string metadata, written as the header's `__metadata__` object (keys sorted).
     public var metadata: [String: String]
-    private var order: [String]
-    private var entries: [String: Entry]
+    private(set) var order: [String]
+    private(set) var entries: [String: Entry]
 
     /// Creates an empty archive, optionally with metadata.
     public init(metadata: [String: String] = [:]) {
