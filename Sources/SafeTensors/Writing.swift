@@ -112,6 +112,12 @@ extension TensorArchive {
     /// fsynced and renamed over `path`, then the directory is fsynced. A failure or crash at any
     /// point leaves the previous file at `path` (if any) intact; errors name the path.
     public func write(to path: String) throws {
+        try write(to: path, beforeChunk: nil)
+    }
+
+    /// `write(to:)` with a test seam: `beforeChunk` runs before each chunk reaches the temporary
+    /// file, given the bytes written so far, and may throw to simulate a failure mid-write.
+    func write(to path: String, beforeChunk: ((_ written: Int) throws -> Void)?) throws {
         let directory: String
         let base: String
         if let slash = path.lastIndex(of: "/") {
@@ -135,7 +141,10 @@ extension TensorArchive {
             if !renamed { unlink(temporary) }
         }
         do {
+            var written = 0
             try encode(path: path) { buffer in
+                try beforeChunk?(written)
+                written += buffer.count
                 var done = 0
                 while done < buffer.count {
                     let wrote = systemWrite(fd, buffer.baseAddress.map { $0 + done }, buffer.count - done)
