@@ -4,7 +4,9 @@
 // without a depth limit, so a hostile header of nested brackets could overflow the stack.
 
 /// A parsed JSON value; objects keep their keys in file order.
-indirect enum JSONValue {
+/// Not `indirect`: arrays already store their elements out of line, and boxing every value
+/// would multiply the memory a large hostile header costs.
+enum JSONValue {
     case object([(key: String, value: JSONValue)])
     case array([JSONValue])
     case string(String)
@@ -32,15 +34,18 @@ struct JSONSyntaxError: Error {
     let offset: Int
 }
 
-/// Recursive-descent parser over UTF-8 bytes with a nesting limit.
+/// Recursive-descent parser over UTF-8 bytes with a nesting limit and a value budget.
 struct JSONParser {
     private let bytes: [UInt8]
     private var index = 0
     private let maxDepth: Int
+    private var valuesLeft: Int
 
     /// Parses one JSON document; only whitespace (the format pads with spaces) may follow it.
-    static func parse(_ bytes: [UInt8], maxDepth: Int = 32) throws -> JSONValue {
-        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+    /// `maxValues` bounds the parsed tree: a 100 MB header of tiny values would otherwise
+    /// cost gigabytes; 4M values is about 400k tensors, far beyond any checkpoint.
+    static func parse(_ bytes: [UInt8], maxDepth: Int = 32, maxValues: Int = 4_000_000) throws -> JSONValue {
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth, maxValues: maxValues)
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
         if parser.index != bytes.count {
@@ -49,9 +54,10 @@ struct JSONParser {
         return value
     }
 
-    private init(bytes: [UInt8], maxDepth: Int) {
+    private init(bytes: [UInt8], maxDepth: Int, maxValues: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.valuesLeft = maxValues
     }
 
     private func fail(_ message: String) -> JSONSyntaxError {
@@ -70,6 +76,8 @@ struct JSONParser {
     private mutating func parseValue(depth: Int) throws -> JSONValue {
         skipWhitespace()
         guard index < bytes.count else { throw fail("unexpected end of JSON") }
+        valuesLeft -= 1
+        guard valuesLeft >= 0 else { throw fail("too many JSON values") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["): return try parseArray(depth: depth + 1)

@@ -65,6 +65,12 @@ import Testing
         expectRejected(rawFile(header: "{\"a\":" + String(repeating: "{\"b\":", count: 50_000)), .malformedHeader)
     }
 
+    @Test func valueBudgetBoundsTheParsedTree() throws {
+        let many = Array(("[" + Array(repeating: "0", count: 1000).joined(separator: ",") + "]").utf8)
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(many, maxValues: 1000) }
+        #expect(throws: Never.self) { try JSONParser.parse(many, maxValues: 1001) }
+    }
+
     @Test func badEntries() {
         func entry(_ body: String, data: [UInt8] = []) -> [UInt8] { rawFile(header: "{\"t\":\(body)}", data: data) }
         expectRejected(entry(#"{"dtype":"F33","shape":[2],"data_offsets":[0,8]}"#, data: data8), .invalidEntry,
