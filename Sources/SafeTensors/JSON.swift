@@ -10,7 +10,8 @@ enum JSONValue {
     case object([(key: String, value: JSONValue)])
     case array([JSONValue])
     case string(String)
-    /// `integer` is set only for a literal without fraction or exponent that fits in Int.
+    /// `integer` is set only for a literal without fraction or exponent that fits in Int;
+    /// `text` keeps the literal otherwise (and is empty when `integer` is set).
     case number(integer: Int?, text: String)
     case bool(Bool)
     case null
@@ -21,7 +22,8 @@ enum JSONValue {
         case .object: return "an object"
         case .array: return "an array"
         case .string: return "a string"
-        case .number(_, let text): return "the number \(text)"
+        case .number(let integer?, _): return "the number \(integer)"
+        case .number(nil, let text): return "the number \(text)"
         case .bool(let b): return b ? "true" : "false"
         case .null: return "null"
         }
@@ -43,8 +45,8 @@ struct JSONParser {
 
     /// Parses one JSON document; only whitespace (the format pads with spaces) may follow it.
     /// `maxValues` bounds the parsed tree: a 100 MB header of tiny values would otherwise
-    /// cost gigabytes; 4M values is about 400k tensors, far beyond any checkpoint.
-    static func parse(_ bytes: [UInt8], maxDepth: Int = 32, maxValues: Int = 4_000_000) throws -> JSONValue {
+    /// cost gigabytes and seconds; 1M values is about 100k tensors, far beyond any checkpoint.
+    static func parse(_ bytes: [UInt8], maxDepth: Int = 32, maxValues: Int = 1_000_000) throws -> JSONValue {
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth, maxValues: maxValues)
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -175,9 +177,22 @@ struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
+        if isInteger {
+            // Accumulate directly: building a String per number would dominate large headers.
+            var value = 0
+            var fits = true
+            let negative = bytes[start] == UInt8(ascii: "-")
+            for position in (negative ? start + 1 : start)..<index where fits {
+                let digit = Int(bytes[position] - UInt8(ascii: "0"))
+                let (scaled, o1) = value.multipliedReportingOverflow(by: 10)
+                let (next, o2) = negative ? scaled.subtractingReportingOverflow(digit) : scaled.addingReportingOverflow(digit)
+                fits = !(o1 || o2)
+                value = next
+            }
+            if fits { return .number(integer: value, text: "") }
+        }
         // The bytes are ASCII by construction, so this decoding cannot fail.
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        return .number(integer: isInteger ? Int(text) : nil, text: text)
+        return .number(integer: nil, text: String(decoding: bytes[start..<index], as: UTF8.self))
     }
 
     private func isDigit(_ byte: UInt8) -> Bool {
@@ -186,41 +201,44 @@ struct JSONParser {
 
     private mutating func parseString() throws -> String {
         index += 1  // opening quote
-        var scalars = String.UnicodeScalarView()
-        var runStart = index
-        // Copies a run of unescaped bytes; they were validated as UTF-8 before parsing.
-        func flush(_ end: Int) {
-            if end > runStart {
-                scalars.append(contentsOf: String(decoding: bytes[runStart..<end], as: UTF8.self).unicodeScalars)
+        let start = index
+        // Fast path: scan to the closing quote; most strings have no escapes and become one slice.
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                // The header was validated as UTF-8 before parsing, so decoding cannot repair anything.
+                return String(decoding: bytes[start..<(index - 1)], as: UTF8.self)
             }
+            if byte == UInt8(ascii: "\\") { break }
+            if byte < 0x20 { throw fail("control character in string") }
+            index += 1
         }
+        // Slow path: escapes present; build the UTF-8 bytes, then decode once.
+        var utf8 = Array(bytes[start..<index])
         while true {
             guard index < bytes.count else { throw fail("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                flush(index)
                 index += 1
-                return String(scalars)
+                return String(decoding: utf8, as: UTF8.self)
             }
             if byte < 0x20 { throw fail("control character in string") }
+            index += 1
             if byte != UInt8(ascii: "\\") {
-                index += 1
+                utf8.append(byte)
                 continue
             }
-            flush(index)
-            index += 1
             guard index < bytes.count else { throw fail("unterminated string") }
             let escape = bytes[index]
             index += 1
             switch escape {
-            case UInt8(ascii: "\""): scalars.append("\"")
-            case UInt8(ascii: "\\"): scalars.append("\\")
-            case UInt8(ascii: "/"): scalars.append("/")
-            case UInt8(ascii: "b"): scalars.append("\u{08}")
-            case UInt8(ascii: "f"): scalars.append("\u{0C}")
-            case UInt8(ascii: "n"): scalars.append("\n")
-            case UInt8(ascii: "r"): scalars.append("\r")
-            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
+            case UInt8(ascii: "b"): utf8.append(0x08)
+            case UInt8(ascii: "f"): utf8.append(0x0C)
+            case UInt8(ascii: "n"): utf8.append(0x0A)
+            case UInt8(ascii: "r"): utf8.append(0x0D)
+            case UInt8(ascii: "t"): utf8.append(0x09)
             case UInt8(ascii: "u"):
                 let first = try parseHex4()
                 var code = UInt32(first)
@@ -236,11 +254,10 @@ struct JSONParser {
                     throw fail("unpaired surrogate")
                 }
                 guard let scalar = Unicode.Scalar(code) else { throw fail("invalid \\u escape") }
-                scalars.append(scalar)
+                utf8.append(contentsOf: UTF8.encode(scalar).map { Array($0) } ?? [])
             default:
                 throw fail("invalid escape")
             }
-            runStart = index
         }
     }
 

@@ -10,6 +10,11 @@ import Testing
     @Test func validHandMadeFileIsAccepted() throws {
         let bytes = rawFile(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}   "#, data: data8)
         #expect(try TensorArchive(decoding: bytes).floats("a") == [1, 2])
+        // Escapes, surrogate pairs, whitespace and an empty metadata object as other writers may emit them.
+        let escaped = rawFile(header: #" { "__metadata__" : { "k\/\u00e9" : "\ud83d\ude00\t\"" } , "a\u0062" : { "shape" : [ 2 ] , "data_offsets" : [ 0 , 8 ] , "dtype" : "F32" } }"#, data: data8)
+        let archive = try TensorArchive(decoding: escaped)
+        #expect(archive.metadata == ["k/é": "😀\t\""])
+        #expect(try archive.floats("ab", shape: [2]) == [1, 2])
     }
 
     @Test func shorterThanTheLengthField() {
