@@ -1,1 +1,0 @@
-/// Module `SafeTensors`: see docs/architecture.md.
