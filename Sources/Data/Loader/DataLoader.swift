@@ -1,7 +1,7 @@
 import Foundation
 
 /// One mini-batch: dataset indices, augmented images as one contiguous NCHW buffer, labels.
-public struct Batch: Sendable {
+public struct Batch: Sendable, Equatable {
     /// Dataset indices of the samples, in batch order: [B].
     public var indices: [Int]
     /// Images, `[B, C, H, W]` row-major: sample b starts at `b * channels * height * width`.
