@@ -51,28 +51,33 @@ public enum ColorOps {
                 let range = maxc - minc
                 let s = range / (equal ? 1 : maxc)
                 let divisor: Float = equal ? 1 : range
+                // Only the two normalised distances the hue formula needs for the max channel;
+                // written as selects (not branches): on natural images the max channel is unpredictable.
                 let rc = (maxc - r) / divisor, gc = (maxc - g) / divisor, bc = (maxc - b) / divisor
-                var h: Float
-                if maxc == r { h = bc - gc } else if maxc == g { h = 2 + rc - bc } else { h = 4 + gc - rc }
-                // torch.fmod(h / 6 + 1, 1), then the shift with Python's floor-mod.
-                h = (h / 6 + 1).truncatingRemainder(dividingBy: 1)
+                let hR = bc - gc, hG = 2 + rc - bc, hB = 4 + gc - rc
+                var h = maxc == r ? hR : (maxc == g ? hG : hB)
+                // torch.fmod(h / 6 + 1, 1): the argument lies in [5/6, 2), so one exact subtraction.
+                h = h / 6 + 1
+                h = h >= 1 ? h - 1 : h
+                // Then the shift with Python's floor-mod.
+                // h + shift lies in (−1, 2), so floor is −1, 0 or 1: selects instead of a floorf call
+                // (the baseline x86-64 target has no SSE4.1 round instruction).
                 h += shift
-                h -= h.rounded(.down)
+                h = h < 0 ? h + 1 : (h >= 1 ? h - 1 : h)
                 let v = maxc
                 let h6 = h * 6
-                let sector = h6.rounded(.down)
-                let f = h6 - sector
+                let sectorFloor = Float(Int(h6))  // h6 ≥ 0: truncation is floor
+                let f = h6 - sectorFloor
                 let pv = min(max(v * (1 - s), 0), 1)
                 let qv = min(max(v * (1 - s * f), 0), 1)
                 let tv = min(max(v * (1 - s * (1 - f)), 0), 1)
-                switch Int(sector) % 6 {
-                case 0: rp[i] = v; gp[i] = tv; bp[i] = pv
-                case 1: rp[i] = qv; gp[i] = v; bp[i] = pv
-                case 2: rp[i] = pv; gp[i] = v; bp[i] = tv
-                case 3: rp[i] = pv; gp[i] = qv; bp[i] = v
-                case 4: rp[i] = tv; gp[i] = pv; bp[i] = v
-                default: rp[i] = v; gp[i] = pv; bp[i] = qv
-                }
+                // torchvision's table: sector → (R, G, B) =
+                // 0 (v,t,p) 1 (q,v,p) 2 (p,v,t) 3 (p,q,v) 4 (t,p,v) 5 (v,p,q).
+                var sector = Int(sectorFloor)
+                sector = sector >= 6 ? sector - 6 : sector
+                rp[i] = sector == 0 || sector == 5 ? v : (sector == 1 ? qv : (sector == 4 ? tv : pv))
+                gp[i] = sector == 1 || sector == 2 ? v : (sector == 0 ? tv : (sector == 3 ? qv : pv))
+                bp[i] = sector == 3 || sector == 4 ? v : (sector == 2 ? tv : (sector == 5 ? qv : pv))
             }
         }
     }

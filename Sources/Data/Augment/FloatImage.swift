@@ -35,8 +35,15 @@ public struct FloatImage: Equatable, Sendable {
                 FloatImage.byteToUnit.withUnsafeBufferPointer { lut in
                     if c == 1 {
                         for i in 0..<plane { dst[i] = lut[Int(src[i])] }
+                    } else if c == 3 {
+                        // De-interleave: src [H, W, 3] → dst [3, H, W].
+                        let r = dst.baseAddress!, g = r + plane, b = g + plane
+                        for i in 0..<plane {
+                            r[i] = lut[Int(src[3 * i])]
+                            g[i] = lut[Int(src[3 * i + 1])]
+                            b[i] = lut[Int(src[3 * i + 2])]
+                        }
                     } else {
-                        // De-interleave: src [H, W, C] → dst [C, H, W].
                         for i in 0..<plane {
                             for ch in 0..<c { dst[ch * plane + i] = lut[Int(src[i * c + ch])] }
                         }

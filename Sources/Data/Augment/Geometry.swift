@@ -12,7 +12,7 @@ import Foundation
 /// shrinking never aliases.
 public enum Resampler {
     /// Taps of one axis: output `i` reads `count[i]` inputs from `start[i]` with
-    /// `weights[i * width ..< i * width + count[i]]` (`width` = the largest count).
+    /// `weights[i * width ..< i * width + count[i]]`.
     public struct AxisTaps: Sendable, Equatable {
         /// First input index per output (absolute, i.e. including the crop offset).
         public var start: [Int]
@@ -20,47 +20,42 @@ public enum Resampler {
         public var count: [Int]
         /// Weights, `outLength × width`, each row summing to 1.
         public var weights: [Float]
-        /// Row stride of `weights`.
+        /// Row stride of `weights` (at least the largest count).
         public var width: Int
     }
 
     /// The taps mapping input span `offset ..< offset + inLength` onto `outLength` outputs.
+    /// Flat arrays only (no per-output allocations): this runs for every crop.
     public static func taps(offset: Int, inLength: Int, outLength: Int) -> AxisTaps {
         precondition(inLength > 0 && outLength > 0, "Resampler: empty axis")
         let scale = Double(inLength) / Double(outLength)
         let filterScale = max(scale, 1)
         let support = filterScale  // triangle support 1, widened by the scale when shrinking
+        // Widest possible window: ⌈2·support⌉ + 1 inputs.
+        let width = Int((2 * support).rounded(.up)) + 1
         var starts = [Int](repeating: 0, count: outLength)
         var counts = [Int](repeating: 0, count: outLength)
-        var rows: [[Double]] = []
-        rows.reserveCapacity(outLength)
-        var width = 1
+        var weights = [Float](repeating: 0, count: outLength * width)
+        var row = [Double](repeating: 0, count: width)
         for i in 0..<outLength {
             let center = (Double(i) + 0.5) * scale
             // Int(...) truncates toward zero, as the C++ int64_t casts in PyTorch/PIL do.
             let xmin = max(Int(center - support + 0.5), 0)
-            let xmax = min(Int(center + support + 0.5), inLength)
-            var row: [Double] = []
+            let xmax = min(max(Int(center + support + 0.5), xmin + 1), inLength)
+            var n = min(xmax - xmin, width)
             var total = 0.0
-            for x in xmin..<max(xmax, xmin + 1) {
-                let t = (Double(x) + 0.5 - center) / filterScale
-                let w = max(0, 1 - abs(t))
-                row.append(w)
-                total += w
+            for k in 0..<n {
+                let t = (Double(xmin + k) + 0.5 - center) / filterScale
+                row[k] = max(0, 1 - abs(t))
+                total += row[k]
             }
-            if total > 0 { row = row.map { $0 / total } } else { row = [1] + row.dropFirst().map { _ in 0 } }
-            // Drop trailing zero weights so upsampling reads exactly two (or one) pixels.
-            while row.count > 1, row[row.count - 1] == 0 { row.removeLast() }
-            var first = xmin
-            while row.count > 1, row[0] == 0 { row.removeFirst(); first += 1 }
-            starts[i] = offset + first
-            counts[i] = row.count
-            width = max(width, row.count)
-            rows.append(row)
-        }
-        var weights = [Float](repeating: 0, count: outLength * width)
-        for i in 0..<outLength {
-            for (k, w) in rows[i].enumerated() { weights[i * width + k] = Float(w) }
+            // Drop zero weights at both ends so upsampling reads exactly two (or one) pixels.
+            var first = 0
+            while n > 1, row[n - 1] == 0 { n -= 1 }
+            while n - first > 1, row[first] == 0 { first += 1 }
+            starts[i] = offset + xmin + first
+            counts[i] = n - first
+            for k in first..<n { weights[i * width + k - first] = Float(total > 0 ? row[k] / total : 1) }
         }
         return AxisTaps(start: starts, count: counts, weights: weights, width: width)
     }
