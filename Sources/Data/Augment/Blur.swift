@@ -65,11 +65,14 @@ public struct GaussianBlur: ParametricAugmentation {
                 for y in 0..<h {
                     let row = plane + y * w
                     for j in 0..<(w + 2 * half) { pad[j] = row[ci[j]] }
+                    // Tap-outer, pixel-inner: the inner loop is a contiguous axpy, which vectorises
+                    // (a per-pixel dot product would be a serial float reduction).
                     let trow = t.baseAddress! + y * w
-                    for x in 0..<w {
-                        var acc: Float = 0
-                        for q in 0..<k { acc += kt[q] * pad[x + q] }
-                        trow[x] = acc
+                    for x in 0..<w { trow[x] = 0 }
+                    for q in 0..<k {
+                        let wq = kt[q]
+                        let shifted = pad.baseAddress! + q
+                        for x in 0..<w { trow[x] += wq * shifted[x] }
                     }
                 }
                 // Columns: plane[y, x] = Σ_k kt[k] · tmp[reflect(y + k − half), x].
