@@ -89,6 +89,10 @@ struct LoaderTests {
             try DataLoader(dataset: dataset, transform: cifar, batchSize: 2, subset: [50])
         }
         #expect(throws: DataError.self) { try DataLoader(dataset: dataset, transform: cifar, batchSize: 0) }
+        // CIFAR statistics on a grey dataset: rejected before any work.
+        #expect(throws: DataError.self) {
+            try DataLoader(dataset: InMemoryDataset(count: 4, channels: 1), transform: cifar, batchSize: 2)
+        }
     }
 
     @Test("unlabelled datasets give nil labels")
@@ -145,10 +149,12 @@ struct LoaderTests {
         let loader = try DataLoader(dataset: dataset, transform: cifar, batchSize: 10, workers: 2, prefetch: 2)
         let iterator = loader.epoch(0)
         _ = try iterator.next()
-        Thread.sleep(forTimeInterval: 0.3)
-        // The consumer holds batch 0; workers may build batches 1 and 2 only.
-        #expect(counter.count <= 30)
-        #expect(counter.count >= 20)
+        // The consumer holds batch 0; workers may build batches 1 and 2 only (30 reads in all).
+        // Wait (up to 5 s on a busy machine) until they have, then give them time to overrun.
+        let deadline = Date().addingTimeInterval(5)
+        while counter.count < 30 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(counter.count == 30)
         iterator.cancel()
     }
 

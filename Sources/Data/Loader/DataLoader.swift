@@ -55,6 +55,11 @@ public final class DataLoader: Sendable {
         guard batchSize > 0 else { throw DataError.invalidOption("batch size must be positive, got \(batchSize)") }
         guard workers >= 0 else { throw DataError.invalidOption("workers must be 0 or more, got \(workers)") }
         guard prefetch > 0 else { throw DataError.invalidOption("prefetch must be positive, got \(prefetch)") }
+        // Normalize traps on a channel mismatch; reject it here, where the user can be told why.
+        for case let normalize as Normalize in transform.steps where normalize.mean.count != dataset.channels {
+            throw DataError.invalidOption("augmentation '\(transform.name)' normalizes \(normalize.mean.count) channels "
+                + "but \(dataset.name) has \(dataset.channels)")
+        }
         if let subset {
             if let bad = subset.first(where: { $0 < 0 || $0 >= dataset.count }) {
                 throw DataError.invalidOption("subset index \(bad) is outside \(dataset.name) (0..<\(dataset.count))")
