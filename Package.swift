@@ -25,14 +25,15 @@ let package = Package(
         .systemLibrary(name: "CImageLibs", path: "Sources/CImageLibs"),
         .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: optimized),
         .target(name: "Codecs", dependencies: ["CImageLibs"], swiftSettings: optimized),
-        // File format for checkpoints; pure Swift, no dependencies.
+        // Leaves: the checkpoint file format and the seedable random generator; pure Swift.
         .target(name: "SafeTensors", swiftSettings: optimized),
+        .target(name: "Randomness", swiftSettings: optimized),
         // Tensors + autodiff, then layers/optimizers, then models.
         .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: optimized),
-        .target(name: "NN", dependencies: ["Tensors", "SafeTensors"], swiftSettings: optimized),
+        .target(name: "NN", dependencies: ["Tensors", "SafeTensors", "Randomness"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["NN"], swiftSettings: optimized),
         // Data: readers, augmentations, loader.
-        .target(name: "Data", dependencies: ["Codecs"], swiftSettings: optimized),
+        .target(name: "Data", dependencies: ["Codecs", "Randomness"], swiftSettings: optimized),
         // Methods: InvP, NPID (loss + memory bank + schedule).
         .target(name: "Methods", dependencies: ["NN", "Kernels"], swiftSettings: optimized),
         .target(name: "Evaluation", dependencies: ["Models", "Data", "Methods"], swiftSettings: optimized),
@@ -47,8 +48,8 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors"]),
-        .testTarget(name: "DataTests", dependencies: ["Data", "Codecs"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors", "Randomness"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "Codecs", "Randomness"]),
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI"]),
     ],

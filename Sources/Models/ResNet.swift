@@ -1,4 +1,5 @@
 import NN
+import Randomness
 import Tensors
 
 /// Which first layers a ResNet has.

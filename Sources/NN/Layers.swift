@@ -1,3 +1,4 @@
+import Randomness
 import Tensors
 
 /// Anything with named trainable parameters and named non-trainable state (running statistics),
@@ -38,7 +39,7 @@ public final class Conv2d: Layer {
                 generator: inout SeededGenerator) {
         let std = (2 / Float(outChannels * kernel * kernel)).squareRoot()
         let n = outChannels * inChannels * kernel * kernel
-        weight = try! Tensor(shape: [outChannels, inChannels, kernel, kernel], values: (0..<n).map { _ in std * generator.normal() }, requiresGrad: true)
+        weight = try! Tensor(shape: [outChannels, inChannels, kernel, kernel], values: (0..<n).map { _ in std * Float(generator.normal()) }, requiresGrad: true)
         self.bias = bias ? Tensor.zeros([outChannels], requiresGrad: true) : nil
         self.stride = stride
         self.padding = padding
@@ -96,8 +97,8 @@ public final class Linear: Layer {
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout SeededGenerator) {
         let bound = 1 / Float(inFeatures).squareRoot()
         weight = try! Tensor(shape: [outFeatures, inFeatures],
-                             values: (0..<inFeatures * outFeatures).map { _ in bound * (2 * generator.uniform() - 1) }, requiresGrad: true)
-        self.bias = bias ? try! Tensor(shape: [outFeatures], values: (0..<outFeatures).map { _ in bound * (2 * generator.uniform() - 1) },
+                             values: (0..<inFeatures * outFeatures).map { _ in bound * Float(2 * generator.uniform() - 1) }, requiresGrad: true)
+        self.bias = bias ? try! Tensor(shape: [outFeatures], values: (0..<outFeatures).map { _ in bound * Float(2 * generator.uniform() - 1) },
                                        requiresGrad: true) : nil
     }
 

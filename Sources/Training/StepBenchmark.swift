@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Models
 import NN
+import Randomness
 import Tensors
 
 /// Times a full training step (forward, backward, SGD update) of a ResNet on random data: the
@@ -28,7 +29,7 @@ public enum StepBenchmark {
         let optimizer = try SGD(groups: [ParameterGroup(model.namedParameters, weightDecay: 5e-4)], learningRate: 0.03, momentum: 0.9)
         var g = SeededGenerator(seed: 2)
         let n = batchSize * config.inputChannels * imageSize * imageSize
-        let x = try Tensor(shape: [batchSize, config.inputChannels, imageSize, imageSize], values: (0..<n).map { _ in g.normal() })
+        let x = try Tensor(shape: [batchSize, config.inputChannels, imageSize, imageSize], values: (0..<n).map { _ in Float(g.normal()) })
         let labels = (0..<batchSize).map { _ in Int(g.next() % UInt64(config.outputDimension)) }
         var times: [Double] = []
         for i in 0..<(warmup + steps) {

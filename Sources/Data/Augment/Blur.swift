@@ -1,3 +1,4 @@
+import Randomness
 import Foundation
 
 /// GaussianBlur(kernel_size, sigma): σ ~ U[sigma] per call; an odd `kernelSize`-tap Gaussian

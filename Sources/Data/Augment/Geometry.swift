@@ -1,3 +1,4 @@
+import Randomness
 import Foundation
 
 /// Separable resampling with PyTorch's `interpolate(mode="bilinear", align_corners=False,

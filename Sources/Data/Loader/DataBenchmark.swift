@@ -1,3 +1,4 @@
+import Randomness
 import Foundation
 
 /// Throughput of the data pipeline (decode + augment + batch), for `invprop bench data`.

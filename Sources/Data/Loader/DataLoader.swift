@@ -1,3 +1,4 @@
+import Randomness
 import Foundation
 
 /// One mini-batch: dataset indices, augmented images as one contiguous NCHW buffer, labels.

@@ -7,7 +7,7 @@ import Foundation
 /// (seed, epoch, dataset index), so augmentations never depend on thread scheduling.
 /// The sampling algorithms below are our own and fixed: results do not change with the Swift
 /// standard library's `random(in:using:)` implementation.
-public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
+public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable, Codable {
     // xoshiro256** state; never all zero (SplitMix64 output of any seed guarantees it in practice,
     // and `init(state:)` repairs the all-zero case).
     private var s0: UInt64
