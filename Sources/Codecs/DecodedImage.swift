@@ -29,21 +29,32 @@ public struct DecodedImage: Equatable, Sendable {
         self.pixels = pixels
     }
 
-    /// This image with 1 (grey) or 3 (RGB) channels: alpha is dropped (as PIL's `convert` does),
-    /// grey is replicated to RGB, and RGB becomes grey by PIL's ITU-R 601 luma
-    /// `L = (19595 R + 38470 G + 7471 B + 32768) >> 16` (exact for grey input).
+    /// This image with 1 (grey) or 3 (RGB) channels, as `ChannelConversion.convert` describes.
     public func converted(toChannels target: Int) throws -> DecodedImage {
         guard target == 1 || target == 3 else {
             throw CodecError.invalidArgument("channels must be 1 or 3, not \(target)")
         }
         if channels == target { return self }
-        let pixelCount = height * width
+        let out = ChannelConversion.convert(pixels, pixelCount: height * width, from: channels, to: target)
+        return DecodedImage(uncheckedHeight: height, width: width, channels: target, pixels: out)
+    }
+}
+
+/// Interleaved-pixel channel conversion shared by the codecs and the data layer.
+public enum ChannelConversion {
+    /// Converts `pixelCount` pixels of `from` (1-4) channels to `to` (1 or 3): alpha is dropped
+    /// (as PIL's `convert` does), grey is replicated, and colour becomes grey by PIL's luma
+    /// `L = (19595 R + 38470 G + 7471 B + 32768) >> 16` (exact for grey input).
+    /// The caller guarantees `pixels.count == pixelCount * from`.
+    public static func convert(_ pixels: [UInt8], pixelCount: Int, from: Int, to target: Int) -> [UInt8] {
+        precondition(pixels.count == pixelCount * from && (1...4).contains(from) && (target == 1 || target == 3))
+        if from == target { return pixels }
         var out = [UInt8](repeating: 0, count: pixelCount * target)
-        let hasColor = channels >= 3
+        let hasColor = from >= 3
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for p in 0..<pixelCount {
-                    let s = p * channels
+                    let s = p * from
                     if target == 3 {
                         let d = p * 3
                         if hasColor {
@@ -57,7 +68,7 @@ public struct DecodedImage: Equatable, Sendable {
                 }
             }
         }
-        return DecodedImage(uncheckedHeight: height, width: width, channels: target, pixels: out)
+        return out
     }
 }
 
