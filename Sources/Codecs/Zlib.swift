@@ -17,9 +17,12 @@ public enum Zlib {
     }
 
     /// Decompresses a whole zlib stream; throws `.tooLarge` rather than produce more than
-    /// `maxOutput` bytes and `.corrupt` on a damaged or truncated stream.
-    public static func inflate(_ input: some ContiguousBytes, maxOutput: Int) throws -> [UInt8] {
-        try input.withUnsafeBytes { try run(input: $0, container: .zlib, maxOutput: maxOutput, prefixOnly: false) }
+    /// `maxOutput` bytes and `.corrupt` on a damaged or truncated stream. `expectedSize`, when
+    /// known, is allocated up front (capped by `maxOutput`) instead of growing by doubling.
+    public static func inflate(_ input: some ContiguousBytes, maxOutput: Int, expectedSize: Int? = nil) throws -> [UInt8] {
+        try input.withUnsafeBytes {
+            try run(input: $0, container: .zlib, maxOutput: maxOutput, prefixOnly: false, expectedSize: expectedSize)
+        }
     }
 
     /// Decompresses only the first `length` bytes of a zlib stream (fewer if the stream is shorter);
@@ -75,7 +78,7 @@ public enum Zlib {
     /// The inflate loop: grows the output geometrically up to `maxOutput`, feeds input in
     /// chunks that fit zlib's 32-bit counters, and restarts on each further gzip member.
     private static func run(input: UnsafeRawBufferPointer, container: Container,
-                            maxOutput: Int, prefixOnly: Bool) throws -> [UInt8] {
+                            maxOutput: Int, prefixOnly: Bool, expectedSize: Int? = nil) throws -> [UInt8] {
         guard maxOutput >= 0 else { throw CodecError.invalidArgument("maxOutput < 0") }
         var stream = z_stream()
         let windowBits: Int32 = container == .gzip ? 15 + 16 : 15
@@ -86,7 +89,7 @@ public enum Zlib {
         guard let base = input.baseAddress, input.count > 0 else { throw CodecError.corrupt("empty stream") }
 
         // Deflate expands by at most ~1032:1, which bounds the first guess.
-        var capacity = min(maxOutput, max(4096, input.count.multipliedReportingOverflow(by: 4).partialValue))
+        var capacity = min(maxOutput, expectedSize ?? max(4096, input.count.multipliedReportingOverflow(by: 4).partialValue))
         var out = [UInt8](repeating: 0, count: capacity)
         var produced = 0
         var consumed = 0

@@ -1,6 +1,36 @@
 import Codecs
 import Foundation
 
+/// Bytes a reader holds: a mapped file, or decompressed bytes owned in memory (kept as the
+/// array the inflater produced, so a 1.6 GB SVHN split is never copied into a second buffer).
+enum ByteStorage: Sendable {
+    /// A (usually memory-mapped) file.
+    case mapped(Foundation.Data)
+    /// Decompressed content.
+    case owned([UInt8])
+
+    /// Number of bytes.
+    var count: Int {
+        switch self {
+        case .mapped(let data): return data.count
+        case .owned(let array): return array.count
+        }
+    }
+
+    /// Calls `body` with the bytes (valid only inside the call).
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch self {
+        case .mapped(let data): return try data.withUnsafeBytes(body)
+        case .owned(let array): return try array.withUnsafeBytes(body)
+        }
+    }
+
+    /// A copy of `count` bytes from `offset` (the caller has checked the range).
+    func bytes(at offset: Int, count: Int) -> [UInt8] {
+        withUnsafeBytes { [UInt8]($0[offset ..< offset + count]) }
+    }
+}
+
 /// Loading files for the readers: memory-mapped when raw, decompressed (bounded) when gzipped.
 /// `Foundation.Data` is spelled out because this module is itself named `Data`.
 enum FileBytes {
@@ -21,13 +51,13 @@ enum FileBytes {
 
     /// The file's content, gunzipped when it starts with the gzip magic. Output is capped by the
     /// deflate ratio bound (≤ 1032:1) and `maxDecompressedBytes`, never by the untrusted trailer.
-    static func contentMaybeGzipped(_ path: String) throws -> Foundation.Data {
+    static func contentMaybeGzipped(_ path: String) throws -> ByteStorage {
         let raw = try mapped(path)
-        guard Zlib.isGzip(raw) else { return raw }
+        guard Zlib.isGzip(raw) else { return .mapped(raw) }
         let ratioBound = raw.count.multipliedReportingOverflow(by: 1032)
         let limit = min(maxDecompressedBytes, ratioBound.overflow ? Int.max : ratioBound.partialValue + 1024)
         do {
-            return Foundation.Data(try Zlib.gunzip(raw, maxOutput: limit))
+            return .owned(try Zlib.gunzip(raw, maxOutput: limit))
         } catch let error as CodecError {
             throw DataError.malformed(path: path, reason: "gzip: \(error)")
         }

@@ -18,7 +18,7 @@ public struct IDXDataset: ImageDataset {
     public let width: Int
 
     /// The decompressed images file; pixels start at `pixelOffset`.
-    private let images: Foundation.Data
+    private let images: ByteStorage
     private let pixelOffset: Int
     /// One label per image, already range-checked.
     private let labels: [UInt8]
@@ -45,7 +45,7 @@ public struct IDXDataset: ImageDataset {
             guard labelDims[0] == dims[0] else {
                 throw DataError.malformed(path: labelsPath, reason: "\(labelDims[0]) labels for \(dims[0]) images in \(imagesPath)")
             }
-            let labels = [UInt8](data[data.startIndex + labelOffset ..< data.endIndex])
+            let labels = data.bytes(at: labelOffset, count: data.count - labelOffset)
             if let bad = labels.firstIndex(where: { Int($0) >= classCount }) {
                 throw DataError.malformed(path: labelsPath, reason: "label \(labels[bad]) of item \(bad) is outside 0..<\(classCount)")
             }
@@ -61,8 +61,8 @@ public struct IDXDataset: ImageDataset {
     public func image(at index: Int) throws -> ImageU8 {
         try checkIndex(index)
         let size = height * width
-        let start = images.startIndex + pixelOffset + index * size
-        return ImageU8(height: height, width: width, channels: 1, pixels: [UInt8](images[start ..< start + size]))
+        let pixels = images.bytes(at: pixelOffset + index * size, count: size)
+        return ImageU8(height: height, width: width, channels: 1, pixels: pixels)
     }
 
     /// The label of image `index`, nil when opened without labels.
@@ -72,7 +72,7 @@ public struct IDXDataset: ImageDataset {
 
     /// Parses the IDX magic (0x00 0x00 type ndim) and `dimensions` big-endian uint32 sizes.
     /// Returns the sizes and where the data starts.
-    static func header(_ data: Foundation.Data, path: String, magic: Int, dimensions: Int) throws -> ([Int], Int) {
+    static func header(_ data: ByteStorage, path: String, magic: Int, dimensions: Int) throws -> ([Int], Int) {
         try data.withUnsafeBytes { raw in
             let reader = ByteReader(bytes: raw, path: path, bigEndian: true)
             let found = try reader.u32(at: 0, "magic number")

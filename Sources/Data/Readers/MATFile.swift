@@ -10,7 +10,7 @@ struct MATArray: Sendable {
     /// Storage type of the real part (may be narrower than the class, e.g. uint8 for a double).
     let dataType: Int
     /// The buffer that holds the real part (the mapped file, or an inflated element).
-    let storage: Foundation.Data
+    let storage: ByteStorage
     /// Where the real part starts in `storage`, and its byte count.
     let offset: Int
     let byteCount: Int
@@ -53,7 +53,7 @@ enum MATFile {
 
     /// The named numeric arrays found in the file at `path` (others are skipped).
     static func read(path: String, names: Set<String>) throws -> [String: MATArray] {
-        let file = try FileBytes.mapped(path)
+        let file = ByteStorage.mapped(try FileBytes.mapped(path))
         let bigEndian = try byteOrder(file, path: path)
         var found: [String: MATArray] = [:]
         var offset = 128
@@ -81,11 +81,11 @@ enum MATFile {
     }
 
     /// Checks the 128-byte header and returns true for a big-endian ("MI") file.
-    static func byteOrder(_ file: Foundation.Data, path: String) throws -> Bool {
+    static func byteOrder(_ file: ByteStorage, path: String) throws -> Bool {
         guard file.count >= 128 else {
             throw DataError.malformed(path: path, reason: "truncated: \(file.count) bytes, a MAT-file header is 128")
         }
-        let b = [UInt8](file[file.startIndex + 124 ..< file.startIndex + 128])
+        let b = file.bytes(at: 124, count: 4)
         let bigEndian: Bool
         switch (b[2], b[3]) {
         case (0x49, 0x4D): bigEndian = false  // "IM": written little-endian
@@ -124,8 +124,15 @@ enum MATFile {
 
     /// Inflates a miCOMPRESSED element after checking the size its inner tag declares against
     /// deflate's ~1032:1 ratio bound, so a forged size cannot force a huge allocation.
-    static func inflateElement(_ file: Foundation.Data, start: Int, size: Int, bigEndian: Bool, path: String) throws -> Foundation.Data {
-        let compressed = file[file.startIndex + start ..< file.startIndex + start + size]
+    static func inflateElement(_ file: ByteStorage, start: Int, size: Int, bigEndian: Bool, path: String) throws -> ByteStorage {
+        try file.withUnsafeBytes { raw in
+            try inflateElement(UnsafeRawBufferPointer(rebasing: raw[start ..< start + size]), at: start, bigEndian: bigEndian, path: path)
+        }
+    }
+
+    /// `inflateElement` over the compressed bytes themselves (`start` is for messages).
+    private static func inflateElement(_ compressed: UnsafeRawBufferPointer, at start: Int, bigEndian: Bool, path: String) throws -> ByteStorage {
+        let size = compressed.count
         do {
             let head = try Zlib.inflatePrefix(compressed, length: 8)
             guard head.count == 8 else { throw DataError.malformed(path: path, reason: "compressed element at byte \(start - 8) holds no element") }
@@ -134,11 +141,11 @@ enum MATFile {
             guard declared <= min(FileBytes.maxDecompressedBytes, size * 1032 + 1024) else {
                 throw DataError.malformed(path: path, reason: "compressed element at byte \(start - 8) declares \(innerSize) bytes, impossible for \(size) compressed bytes")
             }
-            let inflated = try Zlib.inflate(compressed, maxOutput: declared + 8)
+            let inflated = try Zlib.inflate(compressed, maxOutput: declared + 8, expectedSize: declared)
             guard inflated.count >= declared else {
                 throw DataError.malformed(path: path, reason: "compressed element at byte \(start - 8) inflates to \(inflated.count) bytes, its header says \(declared)")
             }
-            return Foundation.Data(inflated)
+            return .owned(inflated)
         } catch let error as CodecError {
             throw DataError.malformed(path: path, reason: "compressed element at byte \(start - 8): \(error)")
         }
@@ -146,7 +153,7 @@ enum MATFile {
 
     /// Parses a miMATRIX body: array flags, dimensions, name, real part. Returns nil for a
     /// variable not in `names` or of a non-numeric class (cell, struct, sparse, char...).
-    static func parseMatrix(_ buffer: Foundation.Data, start: Int, size: Int, bigEndian: Bool, path: String,
+    static func parseMatrix(_ buffer: ByteStorage, start: Int, size: Int, bigEndian: Bool, path: String,
                             names: Set<String>) throws -> (name: String, array: MATArray)? {
         try buffer.withUnsafeBytes { raw -> (name: String, array: MATArray)? in
             let reader = ByteReader(bytes: raw, path: path, bigEndian: bigEndian)
