@@ -90,6 +90,7 @@ public enum CodecError: Error, CustomStringConvertible, Equatable {
     /// The caller passed an impossible argument.
     case invalidArgument(String)
 
+    /// The kind of failure and its detail, for messages.
     public var description: String {
         switch self {
         case .corrupt(let s): return "corrupt data: \(s)"
