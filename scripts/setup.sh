@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages invprop needs, only those missing. Safe to run repeatedly.
 set -euo pipefail
-packages=(libdnnl-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev dataset-fashion-mnist)
+packages=(libdnnl-dev libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
