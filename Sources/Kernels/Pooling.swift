@@ -8,7 +8,7 @@ public final class PoolingKernel: @unchecked Sendable {
     public let srcLayout: Layout
     let forwardPrimitive: Primitive
     private var backwardPrimitive: Primitive?
-    private let kind: Kind, kernel: Int, stride: Int, padding: Int
+    private let kind: Kind, kernel: [Int], stride: [Int], padding: Int
 
     /// Output layout.
     public var dstLayout: Layout { forwardPrimitive.layout(dnnl_query_dst_md) }
@@ -20,8 +20,8 @@ public final class PoolingKernel: @unchecked Sendable {
         (size + 2 * padding - kernel) / stride + 1
     }
 
-    /// The cached kernel.
-    public static func get(kind: Kind, srcLayout: Layout, kernel: Int, stride: Int, padding: Int) -> PoolingKernel {
+    /// The cached kernel for a window of `kernel` = [height, width] moved by `stride` = [height, width].
+    public static func get(kind: Kind, srcLayout: Layout, kernel: [Int], stride: [Int], padding: Int) -> PoolingKernel {
         KernelCache.shared.get("pool \(kind) \(srcLayout.key) k\(kernel) s\(stride) p\(padding)") {
             PoolingKernel(kind: kind, srcLayout: srcLayout, kernel: kernel, stride: stride, padding: padding)
         }
@@ -29,7 +29,7 @@ public final class PoolingKernel: @unchecked Sendable {
 
     private static func algorithm(_ kind: Kind) -> dnnl_alg_kind_t { kind == .max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding }
 
-    private init(kind: Kind, srcLayout: Layout, kernel: Int, stride: Int, padding: Int) {
+    private init(kind: Kind, srcLayout: Layout, kernel: [Int], stride: [Int], padding: Int) {
         self.kind = kind; self.srcLayout = srcLayout; self.kernel = kernel; self.stride = stride; self.padding = padding
         var desc = dnnl_pooling_desc_t()
         var src = srcLayout.md
@@ -43,11 +43,12 @@ public final class PoolingKernel: @unchecked Sendable {
         forwardPrimitive = p
     }
 
-    private static func geometry(_ d: [Int], _ kernel: Int, _ stride: Int, _ padding: Int) -> (k: [Int64], s: [Int64], pl: [Int64], pr: [Int64], dst: [Int]) {
-        let oh = outputSize(d[2], kernel: kernel, stride: stride, padding: padding)
-        let ow = outputSize(d[3], kernel: kernel, stride: stride, padding: padding)
-        let prh = (oh - 1) * stride + kernel - d[2] - padding, prw = (ow - 1) * stride + kernel - d[3] - padding
-        return ([Int64(kernel), Int64(kernel)], [Int64(stride), Int64(stride)], [Int64(padding), Int64(padding)],
+    private static func geometry(_ d: [Int], _ kernel: [Int], _ stride: [Int], _ padding: Int) -> (k: [Int64], s: [Int64], pl: [Int64], pr: [Int64], dst: [Int]) {
+        let oh = outputSize(d[2], kernel: kernel[0], stride: stride[0], padding: padding)
+        let ow = outputSize(d[3], kernel: kernel[1], stride: stride[1], padding: padding)
+        // Right padding that makes oneDNN's output size PyTorch's floor formula.
+        let prh = (oh - 1) * stride[0] + kernel[0] - d[2] - padding, prw = (ow - 1) * stride[1] + kernel[1] - d[3] - padding
+        return (kernel.map { Int64($0) }, stride.map { Int64($0) }, [Int64(padding), Int64(padding)],
                 [Int64(prh), Int64(prw)], [d[0], d[1], oh, ow])
     }
 

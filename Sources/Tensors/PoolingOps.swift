@@ -11,16 +11,17 @@ extension Tensor {
         guard PoolingKernel.outputSize(min(x.shape[2], x.shape[3]), kernel: kernel, stride: stride, padding: padding) >= 1 else {
             throw TensorError.shapeMismatch("maxPool2d: window \(kernel) does not fit input \(x.shape)")
         }
-        return pool(x, .max, kernel: kernel, stride: stride, padding: padding)
+        return pool(x, .max, kernel: [kernel, kernel], stride: [stride, stride], padding: padding)
     }
 
     /// Global average pooling: x [N, C, H, W] → [N, C] plain fp32 (the pooled feature a ResNet
     /// hands to its head; converting to fp32 here ends the bf16 region of a network).
     public static func globalAveragePool(_ x: Tensor) throws -> Tensor {
-        guard x.shape.count == 4, x.shape[2] == x.shape[3] else {
-            throw TensorError.shapeMismatch("globalAveragePool: input must be square [N, C, H, H], got \(x.shape)")
+        guard x.shape.count == 4 else {
+            throw TensorError.shapeMismatch("globalAveragePool: input must be [N, C, H, W], got \(x.shape)")
         }
-        let pooled = pool(x, .average, kernel: x.shape[2], stride: x.shape[2], padding: 0)
+        let window = [x.shape[2], x.shape[3]]
+        let pooled = pool(x, .average, kernel: window, stride: window, padding: 0)
         let flat = pooled.converted(to: Layout.plain(pooled.shape, .f32))
         let (n, c) = (x.shape[0], x.shape[1])
         let out = Tensor(layout: Layout.plain([n, c], .f32), storage: flat.storage)
@@ -29,7 +30,7 @@ extension Tensor {
         }
     }
 
-    private static func pool(_ x: Tensor, _ kind: PoolingKernel.Kind, kernel: Int, stride: Int, padding: Int) -> Tensor {
+    private static func pool(_ x: Tensor, _ kind: PoolingKernel.Kind, kernel: [Int], stride: [Int], padding: Int) -> Tensor {
         let k = PoolingKernel.get(kind: kind, srcLayout: x.layout, kernel: kernel, stride: stride, padding: padding)
         let y = Tensor(layout: k.dstLayout)
         let workspace = k.workspaceLayout.map { Tensor(layout: $0) }
