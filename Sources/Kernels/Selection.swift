@@ -1,0 +1,157 @@
+/// Top-k selection of large float rows without sorting them (used by the memory-bank methods to
+/// pick the M = 4096 nearest of N = 60 000+ bank entries per anchor, SPEC step 4).
+///
+/// Order used everywhere here: larger value first; equal values by lower index first; NaN is
+/// below every number (so a NaN never displaces a real similarity). This makes the result
+/// deterministic, unlike a `topk` whose tie order is unspecified.
+public enum Selection {
+    /// Number of histogram bins of the first pass; 2048 keeps the histogram in L1 and the
+    /// boundary bin small (tens of entries for 60 000 values).
+    static let binCount = 2048
+
+    /// Writes into `indices[0..<k]` the positions of the `k` largest of `values[0..<count]`.
+    /// The first `sortedPrefix` of them are the best ones in descending order; the rest follow in
+    /// unspecified order. Cost O(count + k), no full sort. Requires 0 ≤ k ≤ count.
+    public static func topK(
+        _ values: UnsafePointer<Float>, count n: Int, k: Int, sortedPrefix: Int,
+        indices: UnsafeMutablePointer<Int32>
+    ) {
+        precondition(k >= 0 && k <= n, "topK: k = \(k) outside 0...\(n)")
+        precondition(n <= Int(Int32.max), "topK: count exceeds Int32 indices")
+        if k == 0 { return }
+        let prefix = min(max(sortedPrefix, 0), k)
+        if k == n {
+            for i in 0..<n { indices[i] = Int32(i) }
+        } else if !selectByHistogram(values, n, k, indices) {
+            selectBySorting(values, n, k, indices)
+        }
+        orderPrefix(values, indices, k, prefix)
+    }
+
+    /// True when value/index pair `a` ranks before `b` (see the order in the type comment).
+    @inline(__always)
+    static func ranksBefore(_ values: UnsafePointer<Float>, _ a: Int32, _ b: Int32) -> Bool {
+        let va = values[Int(a)], vb = values[Int(b)]
+        if va > vb { return true }
+        if va < vb { return false }
+        if va == vb { return a < b }
+        if va.isNaN && vb.isNaN { return a < b }
+        return vb.isNaN
+    }
+
+    /// Histogram pass over a linear binning of [min, max], then one collecting pass: entries in
+    /// bins above the boundary bin are taken, the boundary bin is resolved by quickselect.
+    /// Returns false (caller falls back) when the range is not finite or degenerate.
+    static func selectByHistogram(
+        _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
+    ) -> Bool {
+        var lo = Float.infinity, hi = -Float.infinity
+        for i in 0..<n {  // NaN fails both comparisons and is ignored here
+            let x = values[i]
+            if x < lo { lo = x }
+            if x > hi { hi = x }
+        }
+        guard lo.isFinite && hi.isFinite && hi > lo else { return false }
+        let lastBin = Float(binCount - 1)
+        let scale = Float(binCount) / (hi - lo)
+        guard scale.isFinite else { return false }
+        @inline(__always) func bin(_ x: Float) -> Int {
+            var t = (x - lo) * scale
+            if !(t >= 0) { t = 0 }  // NaN lands in the lowest bin
+            if t > lastBin { t = lastBin }
+            return Int(t)
+        }
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: binCount) { hist -> Bool in
+            hist.initialize(repeating: 0)
+            for i in 0..<n { hist[bin(values[i])] &+= 1 }
+            var above = 0, boundary = binCount - 1
+            while boundary >= 0 {
+                let c = Int(hist[boundary])
+                if above + c >= k { break }
+                above += c
+                boundary -= 1
+            }
+            let boundaryCount = Int(hist[boundary])
+            var taken = 0
+            var pending = [Int32](repeating: 0, count: boundaryCount)
+            pending.withUnsafeMutableBufferPointer { p in
+                var m = 0
+                for i in 0..<n {
+                    let b = bin(values[i])
+                    if b > boundary {
+                        out[taken] = Int32(i); taken += 1
+                    } else if b == boundary {
+                        p[m] = Int32(i); m += 1
+                    }
+                }
+                let need = k - taken
+                nthElement(values, p.baseAddress!, count: m, nth: need - 1)
+                for j in 0..<need { out[taken + j] = p[j] }
+            }
+            return true
+        }
+    }
+
+    /// Fallback for rows with infinities or a single value: quickselect over all positions.
+    static func selectBySorting(
+        _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
+    ) {
+        var all = (0..<n).map { Int32($0) }
+        all.withUnsafeMutableBufferPointer { p in
+            nthElement(values, p.baseAddress!, count: n, nth: k - 1)
+            for j in 0..<k { out[j] = p[j] }
+        }
+    }
+
+    /// Moves the best `prefix` of `idx[0..<k]` to the front in descending order.
+    static func orderPrefix(
+        _ values: UnsafePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, _ k: Int, _ prefix: Int
+    ) {
+        if prefix == 0 { return }
+        if prefix < k { nthElement(values, idx, count: k, nth: prefix - 1) }
+        insertionSort(values, idx, 0, prefix - 1)
+    }
+
+    /// Rearranges `idx[0..<count]` so that position `nth` holds the element a full sort would put
+    /// there and everything before it ranks before it (C++ `nth_element`).
+    static func nthElement(
+        _ values: UnsafePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, count: Int, nth: Int
+    ) {
+        if count <= 1 || nth < 0 || nth >= count { return }
+        var lo = 0, hi = count - 1
+        while hi > lo {
+            if hi - lo < 16 { insertionSort(values, idx, lo, hi); return }
+            // Median of three as pivot; the order is strict (index tie-break), so no
+            // quadratic behaviour on repeated values.
+            let mid = lo + (hi - lo) / 2
+            if ranksBefore(values, idx[mid], idx[lo]) { swapAt(idx, mid, lo) }
+            if ranksBefore(values, idx[hi], idx[lo]) { swapAt(idx, hi, lo) }
+            if ranksBefore(values, idx[hi], idx[mid]) { swapAt(idx, hi, mid) }
+            let pivot = idx[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while ranksBefore(values, idx[i], pivot) { i += 1 }
+                while ranksBefore(values, pivot, idx[j]) { j -= 1 }
+                if i <= j { swapAt(idx, i, j); i += 1; j -= 1 }
+            }
+            if nth <= j { hi = j } else if nth >= i { lo = i } else { return }
+        }
+    }
+
+    @inline(__always)
+    static func swapAt(_ p: UnsafeMutablePointer<Int32>, _ a: Int, _ b: Int) {
+        let t = p[a]; p[a] = p[b]; p[b] = t
+    }
+
+    static func insertionSort(
+        _ values: UnsafePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, _ lo: Int, _ hi: Int
+    ) {
+        if hi <= lo { return }
+        for i in (lo + 1)...hi {
+            let x = idx[i]
+            var j = i - 1
+            while j >= lo && ranksBefore(values, x, idx[j]) { idx[j + 1] = idx[j]; j -= 1 }
+            idx[j + 1] = x
+        }
+    }
+}
