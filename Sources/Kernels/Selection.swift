@@ -22,7 +22,7 @@ public enum Selection {
         let prefix = min(max(sortedPrefix, 0), k)
         if k == n {
             for i in 0..<n { indices[i] = Int32(i) }
-        } else if !selectByHistogram(values, n, k, indices) {
+        } else if !selectByThreshold(values, n, k, indices) && !selectByHistogram(values, n, k, indices) {
             selectBySorting(values, n, k, indices)
         }
         orderPrefix(values, indices, k, prefix)
@@ -37,6 +37,37 @@ public enum Selection {
         if va == vb { return a < b }
         if va.isNaN && vb.isNaN { return a < b }
         return vb.isNaN
+    }
+
+    /// Fast path for k ≪ n: a threshold from a strided sample of ~2048 values (its rank set a few
+    /// standard deviations past the expected one), one branch-free pass collecting every value
+    /// ≥ threshold, and quickselect among those. Everything left out is below every collected
+    /// value, so the result is exact whenever at least k were collected; otherwise returns false.
+    static func selectByThreshold(
+        _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
+    ) -> Bool {
+        guard n >= 8192 && k * 4 <= n else { return false }
+        let stride = n / 2048
+        let sampleCount = n / stride
+        let expected = Double(k) * Double(sampleCount) / Double(n)
+        let rank = min(sampleCount, Int(expected + 4 * expected.squareRoot()) + 8)
+        var sample = (0..<sampleCount).map { Int32($0 * stride) }
+        let threshold: Float = sample.withUnsafeMutableBufferPointer { sp in
+            nthElement(values, sp.baseAddress!, count: sampleCount, nth: rank - 1)
+            return values[Int(sp[rank - 1])]
+        }
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { buf -> Bool in
+            let p = buf.baseAddress!
+            var c = 0
+            for i in 0..<n {  // NaN compares false and is never collected
+                p[c] = Int32(truncatingIfNeeded: i)
+                c &+= values[i] >= threshold ? 1 : 0
+            }
+            if c < k { return false }
+            nthElement(values, p, count: c, nth: k - 1)
+            out.update(from: p, count: k)
+            return true
+        }
     }
 
     /// Histogram pass over a linear binning of [min, max], then one collecting pass: entries in

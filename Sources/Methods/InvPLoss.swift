@@ -46,8 +46,11 @@ public final class InvPLoss {
     public let config: InvPConfig
     /// N, the bank size this loss was validated for.
     public let datasetSize: Int
-    /// scores: [B, N]; first z = v·bankᵀ, then overwritten in place by dL/dz.
+    /// scores: [B, N]: z = v·bankᵀ (overwritten in place by dL/dz on the dense path).
     private var scores: [Float] = []
+    /// Computes dv with a dense sgemm over the whole bank instead of gathering the selected
+    /// rows (same result up to rounding; kept to measure and test both).
+    var denseBackward = false
 
     /// Validates `config` for a bank of `datasetSize` entries.
     public init(config: InvPConfig, datasetSize: Int) throws {
@@ -95,6 +98,13 @@ public final class InvPLoss {
         var candidateLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
         var positiveLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
 
+        // dv = dL/dv: [B, D]. Only M + 1 + P entries of each row of dL/dz are non-zero, so by
+        // default dv is gathered from those bank rows (67 M multiply-adds at B=128, M=4096)
+        // instead of a dense [B, N]·[N, D] sgemm (1 G); `denseBackward` keeps the sgemm path.
+        let dense = denseBackward
+        var dv = [Float](repeating: 0, count: b * d)
+        bank.storage.withUnsafeBufferPointer { bankP in
+        dv.withUnsafeMutableBufferPointer { dvP in
         scores.withUnsafeMutableBufferPointer { sp in
         insLoss.withUnsafeMutableBufferPointer { insP in
         invLoss.withUnsafeMutableBufferPointer { invP in
@@ -105,6 +115,7 @@ public final class InvPLoss {
             parallelChunks(b) { rows in
                 var background = [Int32](repeating: 0, count: m)  // [M] bank indices
                 var backgroundS = [Double](repeating: 0, count: m)  // [M] their s
+                var acc = [Double](repeating: 0, count: d)  // [D] dv row accumulator
                 for r in rows {
                     let row = scoresBase + r * n  // z[r, :], later dL/dz[r, :]
                     let anchor = indices[r]
@@ -164,22 +175,40 @@ public final class InvPLoss {
 
                     // Gradient row dL/dz = (dL/ds)·s/τ, with the 1/B of the batch mean; every
                     // index not selected gets 0 (selection indices are constants).
-                    row.update(repeating: 0, count: n)
                     let g = invB * invTau
-                    for j in 0..<m { row[Int(background[j])] += Float(g * coefBg * backgroundS[j]) }
-                    row[anchor] += Float(g * coefSelf * selfS)
-                    for (q, w) in zip(chosen, positiveWeight) { row[Int(q)] += Float(g * w) }
+                    if dense {
+                        row.update(repeating: 0, count: n)
+                        for j in 0..<m { row[Int(background[j])] += Float(g * coefBg * backgroundS[j]) }
+                        row[anchor] += Float(g * coefSelf * selfS)
+                        for (q, w) in zip(chosen, positiveWeight) { row[Int(q)] += Float(g * w) }
+                    } else {
+                        // Accumulated in Double: the background and self terms nearly cancel
+                        // (their weights sum to about 0), and Float sums lose ~1e-4 there.
+                        let bankBase = bankP.baseAddress!
+                        acc.withUnsafeMutableBufferPointer { ap in
+                            let a = ap.baseAddress!
+                            a.update(repeating: 0, count: d)
+                            for j in 0..<m {
+                                axpy(g * coefBg * backgroundS[j], bankBase + Int(background[j]) * d, a, d)
+                            }
+                            axpy(g * coefSelf * selfS, bankBase + anchor * d, a, d)
+                            for (q, w) in zip(chosen, positiveWeight) { axpy(g * w, bankBase + Int(q) * d, a, d) }
+                            for c in 0..<d { dvP[r * d + c] = Float(a[c]) }
+                        }
+                    }
                 }
             }
-        }}}}}}
+        }}}}}}}}
 
-        // dv = (dL/dz)·bank: [B, D] (sgemm), then back through v = f/‖f‖.
-        var dv = [Float](repeating: 0, count: b * d)
-        scores.withUnsafeBufferPointer { sp in
-            dv.withUnsafeMutableBufferPointer { dp in
-                bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)
+        // Dense path: dv = (dL/dz)·bank, one sgemm [B, N]·[N, D].
+        if dense {
+            scores.withUnsafeBufferPointer { sp in
+                dv.withUnsafeMutableBufferPointer { dp in
+                    bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)
+                }
             }
         }
+        // Back through v = f/‖f‖.
         let gradient = l2NormalizeBackward(v: v, norms: norms, dv: dv, rows: b, dimension: d)
         let ins = insLoss.reduce(0, +) * invB
         let inv = invariance ? invLoss.reduce(0, +) * invB : 0
@@ -188,4 +217,10 @@ public final class InvPLoss {
             invarianceScale: scale, gradient: gradient, nearest: nearest,
             diagnostics: wantDiagnostics ? InvPDiagnostics(candidates: candidateLists, positives: positiveLists) : nil)
     }
+}
+
+/// y[0..<n] += a · x[0..<n] with a Double accumulator (the compiler vectorises this loop).
+@inline(__always)
+func axpy(_ a: Double, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
+    for c in 0..<n { y[c] += a * Double(x[c]) }
 }

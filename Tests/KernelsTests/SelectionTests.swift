@@ -48,6 +48,12 @@ import Testing
         odd[5] = .nan; odd[17] = .infinity; odd[40] = -.infinity
         #expect(Self.run(odd, k: 199, prefix: 199) == Self.fullSortTop(odd, 199))
         #expect(!Self.run(odd, k: 199, prefix: 0).contains(5))
+        // Large rows take the sampled-threshold path: ties and NaN there too.
+        let bigTies = (0..<20_000).map { _ in Float(Int(rng.nextFloat() * 50)) }
+        #expect(Self.run(bigTies, k: 3000, prefix: 3000) == Self.fullSortTop(bigTies, 3000))
+        var bigNaN = (0..<20_000).map { _ in rng.nextFloat() }
+        for i in stride(from: 0, to: 20_000, by: 3) { bigNaN[i] = .nan }
+        #expect(Self.run(bigNaN, k: 4000, prefix: 4000) == Self.fullSortTop(bigNaN, 4000))
         var mostlyNaN = [Float](repeating: .nan, count: 50)
         mostlyNaN[3] = 1; mostlyNaN[30] = 0.5
         #expect(Self.run(mostlyNaN, k: 3, prefix: 3) == [3, 30, 0])

@@ -56,6 +56,20 @@ import Testing
         }
     }
 
+    /// The default gathered dv and the dense sgemm dv give the same gradient.
+    @Test func sparseAndDenseBackwardAgree() throws {
+        let p = try Problem(b: 6, d: 16, n: 300, k: 4, seed: 8)
+        var c = InvPConfig(); c.backgroundCount = 64
+        let sparse = try InvPLoss(config: c, datasetSize: 300)
+        let dense = try InvPLoss(config: c, datasetSize: 300)
+        dense.denseBackward = true
+        let a = try sparse.evaluate(features: p.features, indices: p.indices, epoch: 31, bank: p.bank, table: p.table)
+        let b = try dense.evaluate(features: p.features, indices: p.indices, epoch: 31, bank: p.bank, table: p.table)
+        #expect(a.loss == b.loss)
+        let scale = b.gradient.map(abs).max() ?? 0
+        for (x, y) in zip(a.gradient, b.gradient) { #expect(abs(x - y) <= 1e-3 * scale) }
+    }
+
     /// The warm-up state changes only the factor on L_inv: with w = 0 the loss and gradient are
     /// the instance-only ones, while L_inv is still reported.
     @Test func warmUpOffEqualsInstanceOnly() throws {
