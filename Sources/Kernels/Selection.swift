@@ -41,8 +41,9 @@ public enum Selection {
 
     /// Fast path for k ≪ n: a threshold from a strided sample of ~2048 values (its rank set a few
     /// standard deviations past the expected one), one branch-free pass collecting every value
-    /// ≥ threshold, and quickselect among those. Everything left out is below every collected
-    /// value, so the result is exact whenever at least k were collected; otherwise returns false.
+    /// ≥ threshold, then the k-th largest collected value by quickselect on plain floats.
+    /// Everything left out is below every collected value, so the result is exact whenever at
+    /// least k were collected; otherwise returns false and the histogram path runs.
     static func selectByThreshold(
         _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
     ) -> Bool {
@@ -51,11 +52,11 @@ public enum Selection {
         let sampleCount = n / stride
         let expected = Double(k) * Double(sampleCount) / Double(n)
         let rank = min(sampleCount, Int(expected + 4 * expected.squareRoot()) + 8)
-        var sample = (0..<sampleCount).map { Int32($0 * stride) }
-        let threshold: Float = sample.withUnsafeMutableBufferPointer { sp in
-            nthElement(values, sp.baseAddress!, count: sampleCount, nth: rank - 1)
-            return values[Int(sp[rank - 1])]
+        var sample = (0..<sampleCount).map { i -> Float in
+            let x = values[i * stride]
+            return x.isNaN ? -.infinity : x
         }
+        let threshold = sample.withUnsafeMutableBufferPointer { kthLargest($0.baseAddress!, sampleCount, rank - 1) }
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { buf -> Bool in
             let p = buf.baseAddress!
             var c = 0
@@ -64,10 +65,43 @@ public enum Selection {
                 c &+= values[i] >= threshold ? 1 : 0
             }
             if c < k { return false }
-            nthElement(values, p, count: c, nth: k - 1)
-            out.update(from: p, count: k)
-            return true
+            return withUnsafeTemporaryAllocation(of: Float.self, capacity: c) { vb -> Bool in
+                let v = vb.baseAddress!
+                for j in 0..<c { v[j] = values[Int(p[j])] }
+                let kth = kthLargest(v, c, k - 1)
+                // Everything above the k-th value, then ties at it by ascending index (p is in
+                // index order), which is the documented tie order.
+                var o = 0
+                for j in 0..<c where values[Int(p[j])] > kth { out[o] = p[j]; o += 1 }
+                var j = 0
+                while o < k && j < c {
+                    if values[Int(p[j])] == kth { out[o] = p[j]; o += 1 }
+                    j += 1
+                }
+                return o == k
+            }
         }
+    }
+
+    /// The value a descending sort of `v[0..<count]` (no NaN) puts at position `nth`;
+    /// rearranges `v`.
+    static func kthLargest(_ v: UnsafeMutablePointer<Float>, _ count: Int, _ nth: Int) -> Float {
+        var lo = 0, hi = count - 1
+        while hi > lo {
+            let mid = lo + (hi - lo) / 2
+            if v[mid] > v[lo] { swapAt(v, mid, lo) }
+            if v[hi] > v[lo] { swapAt(v, hi, lo) }
+            if v[hi] > v[mid] { swapAt(v, hi, mid) }
+            let pivot = v[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while v[i] > pivot { i += 1 }
+                while pivot > v[j] { j -= 1 }
+                if i <= j { swapAt(v, i, j); i += 1; j -= 1 }
+            }
+            if nth <= j { hi = j } else if nth >= i { lo = i } else { break }
+        }
+        return v[nth]
     }
 
     /// Histogram pass over a linear binning of [min, max], then one collecting pass: entries in
@@ -139,6 +173,25 @@ public enum Selection {
         _ values: UnsafePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, _ k: Int, _ prefix: Int
     ) {
         if prefix == 0 { return }
+        if prefix <= 16 && prefix < k {
+            // One scan keeping the best `prefix` positions in order (k+1 = 5 for InvP), instead
+            // of a quickselect over all k.
+            var best = [Int](repeating: 0, count: prefix)  // positions in idx, best first
+            var filled = 0
+            for pos in 0..<k {
+                if filled == prefix && !ranksBefore(values, idx[pos], idx[best[prefix - 1]]) { continue }
+                var t = min(filled, prefix - 1)
+                while t > 0 && ranksBefore(values, idx[pos], idx[best[t - 1]]) { best[t] = best[t - 1]; t -= 1 }
+                best[t] = pos
+                filled = min(filled + 1, prefix)
+            }
+            // Move the chosen entries to the front: taking them in ascending position order,
+            // each swap only displaces an entry that is not chosen (or already placed).
+            let chosen = best.map { idx[$0] }
+            for (slot, pos) in best.sorted().enumerated() { swapAt(idx, slot, pos) }
+            for t in 0..<prefix { idx[t] = chosen[t] }
+            return
+        }
         if prefix < k { nthElement(values, idx, count: k, nth: prefix - 1) }
         insertionSort(values, idx, 0, prefix - 1)
     }
@@ -170,7 +223,7 @@ public enum Selection {
     }
 
     @inline(__always)
-    static func swapAt(_ p: UnsafeMutablePointer<Int32>, _ a: Int, _ b: Int) {
+    static func swapAt<T>(_ p: UnsafeMutablePointer<T>, _ a: Int, _ b: Int) {
         let t = p[a]; p[a] = p[b]; p[b] = t
     }
 

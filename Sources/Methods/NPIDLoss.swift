@@ -54,13 +54,7 @@ public final class NPIDLoss {
         let n = datasetSize, d = bank.dimension
         guard bank.count == n else { throw MethodsError.invalidInput("bank has \(bank.count) entries, expected \(n)") }
         let b = try validateBatch(features: features, indices: indices, dimension: d, datasetSize: n)
-        let (v, norms) = l2NormalizeRows(features, rows: b, dimension: d)
-        if scores.count != b * n { scores = [Float](repeating: 0, count: b * n) }
-        v.withUnsafeBufferPointer { vp in
-            scores.withUnsafeMutableBufferPointer { sp in
-                bank.similarities(vp.baseAddress!, batch: b, into: sp.baseAddress!)
-            }
-        }
+        let (v, norms) = normalizedSimilarities(features, batch: b, bank: bank, into: &scores)
         let invTau = 1 / config.temperature
         let invB = 1 / Double(b)
         var rowLoss = [Double](repeating: 0, count: b)

@@ -77,3 +77,18 @@ func l2NormalizeBackward(v: [Float], norms: [Float], dv: [Float], rows: Int, dim
     }
     return df
 }
+
+/// v = f/‖f‖ ([B, D]) and z = v·bankᵀ into `scores` ([B, N], resized only when B changes);
+/// returns v and ‖f‖ for the backward pass.
+func normalizedSimilarities(
+    _ f: [Float], batch b: Int, bank: MemoryBank, into scores: inout [Float]
+) -> (v: [Float], norms: [Float]) {
+    let (v, norms) = l2NormalizeRows(f, rows: b, dimension: bank.dimension)
+    if scores.count != b * bank.count { scores = [Float](repeating: 0, count: b * bank.count) }
+    v.withUnsafeBufferPointer { vp in
+        scores.withUnsafeMutableBufferPointer { sp in
+            bank.similarities(vp.baseAddress!, batch: b, into: sp.baseAddress!)
+        }
+    }
+    return (v, norms)
+}

@@ -1,20 +1,13 @@
 import Foundation
 @testable import Methods
 
-/// A tiny deterministic generator for test data.
+/// A tiny deterministic generator for test data (the library's SplitMix64).
 struct TestRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var base: SplitMix64
+    init(seed: UInt64) { base = SplitMix64(seed: seed) }
     /// Uniform in [-1, 1).
-    mutating func float() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func float() -> Float { base.nextUnitFloat() * 2 - 1 }
+    mutating func int(_ n: Int) -> Int { Int(base.next() % UInt64(n)) }
 }
 
 /// A small InvP problem: random normalised bank, random table, distinct anchors.
