@@ -1,0 +1,241 @@
+/// Top-k selection of large float rows without sorting them (used by the memory-bank methods to
+/// pick the M = 4096 nearest of N = 60 000+ bank entries per anchor, SPEC step 4).
+///
+/// Order used everywhere here: larger value first; equal values by lower index first; NaN is
+/// below every number (so a NaN never displaces a real similarity). This makes the result
+/// deterministic, unlike a `topk` whose tie order is unspecified.
+public enum Selection {
+    /// Number of histogram bins of the first pass; 2048 keeps the histogram in L1 and the
+    /// boundary bin small (tens of entries for 60 000 values).
+    static let binCount = 2048
+
+    /// Writes into `indices[0..<k]` the positions of the `k` largest of `values[0..<count]`.
+    /// The first `sortedPrefix` of them are the best ones in descending order; the rest follow in
+    /// unspecified order. Cost O(count + k), no full sort. Requires 0 ≤ k ≤ count.
+    public static func topK(
+        _ values: UnsafePointer<Float>, count n: Int, k: Int, sortedPrefix: Int,
+        indices: UnsafeMutablePointer<Int32>
+    ) {
+        precondition(k >= 0 && k <= n, "topK: k = \(k) outside 0...\(n)")
+        precondition(n <= Int(Int32.max), "topK: count exceeds Int32 indices")
+        if k == 0 { return }
+        let prefix = min(max(sortedPrefix, 0), k)
+        if k == n {
+            for i in 0..<n { indices[i] = Int32(i) }
+        } else if !selectByThreshold(values, n, k, indices) && !selectByHistogram(values, n, k, indices) {
+            selectBySorting(values, n, k, indices)
+        }
+        orderPrefix(values, indices, k, prefix)
+    }
+
+    /// True when value/index pair `a` ranks before `b` (see the order in the type comment).
+    @inline(__always)
+    static func ranksBefore(_ values: UnsafePointer<Float>, _ a: Int32, _ b: Int32) -> Bool {
+        let va = values[Int(a)], vb = values[Int(b)]
+        if va > vb { return true }
+        if va < vb { return false }
+        if va == vb { return a < b }
+        if va.isNaN && vb.isNaN { return a < b }
+        return vb.isNaN
+    }
+
+    /// Fast path for k ≪ n: a threshold from a strided sample of ~2048 values (its rank set a few
+    /// standard deviations past the expected one), one branch-free pass collecting every value
+    /// ≥ threshold, then the k-th largest collected value by quickselect on plain floats.
+    /// Everything left out is below every collected value, so the result is exact whenever at
+    /// least k were collected; otherwise returns false and the histogram path runs.
+    static func selectByThreshold(
+        _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
+    ) -> Bool {
+        guard n >= 8192 && k * 4 <= n else { return false }
+        let stride = n / 2048
+        let sampleCount = n / stride
+        let expected = Double(k) * Double(sampleCount) / Double(n)
+        let rank = min(sampleCount, Int(expected + 4 * expected.squareRoot()) + 8)
+        var sample = (0..<sampleCount).map { i -> Float in
+            let x = values[i * stride]
+            return x.isNaN ? -.infinity : x
+        }
+        let threshold = sample.withUnsafeMutableBufferPointer { kthLargest($0.baseAddress!, sampleCount, rank - 1) }
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { buf -> Bool in
+            let p = buf.baseAddress!
+            var c = 0
+            for i in 0..<n {  // NaN compares false and is never collected
+                p[c] = Int32(truncatingIfNeeded: i)
+                c &+= values[i] >= threshold ? 1 : 0
+            }
+            if c < k { return false }
+            return withUnsafeTemporaryAllocation(of: Float.self, capacity: c) { vb -> Bool in
+                let v = vb.baseAddress!
+                for j in 0..<c { v[j] = values[Int(p[j])] }
+                let kth = kthLargest(v, c, k - 1)
+                // Everything above the k-th value, then ties at it by ascending index (p is in
+                // index order), which is the documented tie order.
+                var o = 0
+                for j in 0..<c where values[Int(p[j])] > kth { out[o] = p[j]; o += 1 }
+                var j = 0
+                while o < k && j < c {
+                    if values[Int(p[j])] == kth { out[o] = p[j]; o += 1 }
+                    j += 1
+                }
+                return o == k
+            }
+        }
+    }
+
+    /// The value a descending sort of `v[0..<count]` (no NaN) puts at position `nth`;
+    /// rearranges `v`.
+    static func kthLargest(_ v: UnsafeMutablePointer<Float>, _ count: Int, _ nth: Int) -> Float {
+        var lo = 0, hi = count - 1
+        while hi > lo {
+            let mid = lo + (hi - lo) / 2
+            if v[mid] > v[lo] { swapAt(v, mid, lo) }
+            if v[hi] > v[lo] { swapAt(v, hi, lo) }
+            if v[hi] > v[mid] { swapAt(v, hi, mid) }
+            let pivot = v[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while v[i] > pivot { i += 1 }
+                while pivot > v[j] { j -= 1 }
+                if i <= j { swapAt(v, i, j); i += 1; j -= 1 }
+            }
+            if nth <= j { hi = j } else if nth >= i { lo = i } else { break }
+        }
+        return v[nth]
+    }
+
+    /// Histogram pass over a linear binning of [min, max], then one collecting pass: entries in
+    /// bins above the boundary bin are taken, the boundary bin is resolved by quickselect.
+    /// Returns false (caller falls back) when the range is not finite or degenerate.
+    static func selectByHistogram(
+        _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
+    ) -> Bool {
+        var lo = Float.infinity, hi = -Float.infinity
+        for i in 0..<n {  // NaN fails both comparisons and is ignored here
+            let x = values[i]
+            if x < lo { lo = x }
+            if x > hi { hi = x }
+        }
+        guard lo.isFinite && hi.isFinite && hi > lo else { return false }
+        let lastBin = Float(binCount - 1)
+        let scale = Float(binCount) / (hi - lo)
+        guard scale.isFinite else { return false }
+        @inline(__always) func bin(_ x: Float) -> Int {
+            var t = (x - lo) * scale
+            if !(t >= 0) { t = 0 }  // NaN lands in the lowest bin
+            if t > lastBin { t = lastBin }
+            return Int(t)
+        }
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: binCount) { hist -> Bool in
+            hist.initialize(repeating: 0)
+            for i in 0..<n { hist[bin(values[i])] &+= 1 }
+            var above = 0, boundary = binCount - 1
+            while boundary >= 0 {
+                let c = Int(hist[boundary])
+                if above + c >= k { break }
+                above += c
+                boundary -= 1
+            }
+            let boundaryCount = Int(hist[boundary])
+            var taken = 0
+            var pending = [Int32](repeating: 0, count: boundaryCount)
+            pending.withUnsafeMutableBufferPointer { p in
+                var m = 0
+                for i in 0..<n {
+                    let b = bin(values[i])
+                    if b > boundary {
+                        out[taken] = Int32(i); taken += 1
+                    } else if b == boundary {
+                        p[m] = Int32(i); m += 1
+                    }
+                }
+                let need = k - taken
+                nthElement(values, p.baseAddress!, count: m, nth: need - 1)
+                for j in 0..<need { out[taken + j] = p[j] }
+            }
+            return true
+        }
+    }
+
+    /// Fallback for rows with infinities or a single value: quickselect over all positions.
+    static func selectBySorting(
+        _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
+    ) {
+        var all = (0..<n).map { Int32($0) }
+        all.withUnsafeMutableBufferPointer { p in
+            nthElement(values, p.baseAddress!, count: n, nth: k - 1)
+            for j in 0..<k { out[j] = p[j] }
+        }
+    }
+
+    /// Moves the best `prefix` of `idx[0..<k]` to the front in descending order.
+    static func orderPrefix(
+        _ values: UnsafePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, _ k: Int, _ prefix: Int
+    ) {
+        if prefix == 0 { return }
+        if prefix <= 16 && prefix < k {
+            // One scan keeping the best `prefix` positions in order (k+1 = 5 for InvP), instead
+            // of a quickselect over all k.
+            var best = [Int](repeating: 0, count: prefix)  // positions in idx, best first
+            var filled = 0
+            for pos in 0..<k {
+                if filled == prefix && !ranksBefore(values, idx[pos], idx[best[prefix - 1]]) { continue }
+                var t = min(filled, prefix - 1)
+                while t > 0 && ranksBefore(values, idx[pos], idx[best[t - 1]]) { best[t] = best[t - 1]; t -= 1 }
+                best[t] = pos
+                filled = min(filled + 1, prefix)
+            }
+            // Move the chosen entries to the front: taking them in ascending position order,
+            // each swap only displaces an entry that is not chosen (or already placed).
+            let chosen = best.map { idx[$0] }
+            for (slot, pos) in best.sorted().enumerated() { swapAt(idx, slot, pos) }
+            for t in 0..<prefix { idx[t] = chosen[t] }
+            return
+        }
+        if prefix < k { nthElement(values, idx, count: k, nth: prefix - 1) }
+        insertionSort(values, idx, 0, prefix - 1)
+    }
+
+    /// Rearranges `idx[0..<count]` so that position `nth` holds the element a full sort would put
+    /// there and everything before it ranks before it (C++ `nth_element`).
+    static func nthElement(
+        _ values: UnsafePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, count: Int, nth: Int
+    ) {
+        if count <= 1 || nth < 0 || nth >= count { return }
+        var lo = 0, hi = count - 1
+        while hi > lo {
+            if hi - lo < 16 { insertionSort(values, idx, lo, hi); return }
+            // Median of three as pivot; the order is strict (index tie-break), so no
+            // quadratic behaviour on repeated values.
+            let mid = lo + (hi - lo) / 2
+            if ranksBefore(values, idx[mid], idx[lo]) { swapAt(idx, mid, lo) }
+            if ranksBefore(values, idx[hi], idx[lo]) { swapAt(idx, hi, lo) }
+            if ranksBefore(values, idx[hi], idx[mid]) { swapAt(idx, hi, mid) }
+            let pivot = idx[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while ranksBefore(values, idx[i], pivot) { i += 1 }
+                while ranksBefore(values, pivot, idx[j]) { j -= 1 }
+                if i <= j { swapAt(idx, i, j); i += 1; j -= 1 }
+            }
+            if nth <= j { hi = j } else if nth >= i { lo = i } else { return }
+        }
+    }
+
+    @inline(__always)
+    static func swapAt<T>(_ p: UnsafeMutablePointer<T>, _ a: Int, _ b: Int) {
+        let t = p[a]; p[a] = p[b]; p[b] = t
+    }
+
+    static func insertionSort(
+        _ values: UnsafePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, _ lo: Int, _ hi: Int
+    ) {
+        if hi <= lo { return }
+        for i in (lo + 1)...hi {
+            let x = idx[i]
+            var j = i - 1
+            while j >= lo && ranksBefore(values, x, idx[j]) { idx[j + 1] = idx[j]; j -= 1 }
+            idx[j + 1] = x
+        }
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+import Kernels
+
+/// The log's guard against log(0), as in the reference code: −log(ratio + 1e-7).
+public let logEpsilon: Double = 1e-7
+
+/// What one evaluation of the InvP loss returns (SPEC steps 2–9), plus what steps 10–11 need.
+public struct InvPLossOutput: Sendable {
+    /// L = L_ins + λ·w(epoch)·L_inv, averaged over the batch.
+    public var loss: Float
+    /// L_ins = mean_b −log(self_s / Σ background + 1e-7) (SPEC step 5).
+    public var instanceLoss: Float
+    /// L_inv (SPEC step 8), computed even while w(epoch) = 0 so it can be logged; 0 in the
+    /// instance-only ablation.
+    public var invarianceLoss: Float
+    /// λ·w(epoch), the factor on L_inv this step.
+    public var invarianceScale: Float
+    /// dL/df: [B, D], the gradient with respect to the raw network outputs f (through the
+    /// normalisation; bank and selections held constant).
+    public var gradient: [Float]
+    /// [B, k+1]: each anchor's k+1 most similar bank indices, most similar first; pass to
+    /// `NeighbourTable.update(indices:nearest:)` (SPEC step 10).
+    public var nearest: [Int32]
+    /// Per-anchor candidates and chosen positives, when requested.
+    public var diagnostics: InvPDiagnostics?
+}
+
+/// Per-anchor lists for logging and purity (never used for training).
+public struct InvPDiagnostics: Sendable, Equatable {
+    /// [B][C_b]: the propagated candidates of each anchor in propagation order (C_b = Σ kˡ in
+    /// reference mode); empty lists in the instance-only ablation.
+    public var candidates: [[Int32]]
+    /// [B][P_b]: the bank indices chosen as positives, in selection order (hard: least similar
+    /// first; easy: most similar first).
+    public var positives: [[Int32]]
+}
+
+/// The InvP loss (SPEC steps 2–9) with its analytic gradient. Holds a [B, N] workspace that is
+/// reused across steps (60 000 × 256 floats would otherwise be reallocated every step).
+///
+/// Per training step: `evaluate` → network backward with `gradient` → optimizer step →
+/// `bank.update(indices:features:)` and `table.update(indices:nearest:)`
+/// (or `InvariancePropagation.finishStep`).
+public final class InvPLoss {
+    /// The options (validated at init).
+    public let config: InvPConfig
+    /// N, the bank size this loss was validated for.
+    public let datasetSize: Int
+    /// scores: [B, N]: z = v·bankᵀ (overwritten in place by dL/dz on the dense path).
+    private var scores: [Float] = []
+    /// True (default): dv by a dense sgemm [B, N]·[N, D]. False: gather only the M + 1 + P
+    /// selected bank rows per anchor (15× fewer operations, but random 512-byte reads from a
+    /// 30 MB bank; measured 2× slower on the 2-core target). Same result up to rounding.
+    var denseBackward = true
+
+    /// Validates `config` for a bank of `datasetSize` entries.
+    public init(config: InvPConfig, datasetSize: Int) throws {
+        try config.validate(datasetSize: datasetSize)
+        self.config = config
+        self.datasetSize = datasetSize
+    }
+
+    /// Evaluates the loss on network outputs `features` f: [B, D] (row-major) of the images with
+    /// dataset indices `indices`: [B], at 0-based `epoch`, against `bank` and the neighbour
+    /// `table` as they were before this step. Neither is modified.
+    public func evaluate(
+        features: [Float], indices: [Int], epoch: Int, bank: MemoryBank, table: NeighbourTable,
+        diagnostics wantDiagnostics: Bool = false
+    ) throws -> InvPLossOutput {
+        let n = datasetSize, d = bank.dimension, cfg = config
+        guard bank.count == n, table.count == n else {
+            throw MethodsError.invalidInput("bank (\(bank.count)) and table (\(table.count)) must both have \(n) entries")
+        }
+        guard table.neighbours == cfg.neighbourCount else {
+            throw MethodsError.invalidInput("table has k = \(table.neighbours), configuration k = \(cfg.neighbourCount)")
+        }
+        guard epoch >= 0 else { throw MethodsError.invalidInput("epoch must be ≥ 0, got \(epoch)") }
+        let b = try validateBatch(features: features, indices: indices, dimension: d, datasetSize: n)
+
+        // Steps 1–2: v = f/‖f‖ ([B, D]) and z = v·bankᵀ ([B, N]); s = exp(z/τ) is formed only
+        // where it is used (background, self, candidates): exp is monotone, so selecting on z
+        // selects the same entries.
+        let (v, norms) = normalizedSimilarities(features, batch: b, bank: bank, into: &scores)
+
+        let m = cfg.backgroundCount, k = cfg.neighbourCount
+        let invariance = cfg.invarianceEnabled
+        let scale = invariance ? cfg.invarianceWeight * cfg.rampWeight(epoch: epoch) : 0
+        let invTau = 1 / Double(cfg.temperature)
+        let invB = 1 / Double(b)
+        var insLoss = [Double](repeating: 0, count: b)
+        var invLoss = [Double](repeating: 0, count: b)
+        var nearest = [Int32](repeating: 0, count: b * (k + 1))
+        var candidateLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
+        var positiveLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
+
+        // dv = dL/dv: [B, D]. Only M + 1 + P entries of each row of dL/dz are non-zero; by
+        // default the row is scattered into the dense [B, N] workspace and multiplied by the
+        // bank with one sgemm (streams the bank; see `denseBackward`).
+        let dense = denseBackward
+        var dv = [Float](repeating: 0, count: b * d)
+        bank.storage.withUnsafeBufferPointer { bankP in
+        dv.withUnsafeMutableBufferPointer { dvP in
+        scores.withUnsafeMutableBufferPointer { sp in
+        insLoss.withUnsafeMutableBufferPointer { insP in
+        invLoss.withUnsafeMutableBufferPointer { invP in
+        nearest.withUnsafeMutableBufferPointer { nearP in
+        candidateLists.withUnsafeMutableBufferPointer { candOut in
+        positiveLists.withUnsafeMutableBufferPointer { posOut in
+            let scoresBase = sp.baseAddress!
+            parallelChunks(b) { rows in
+                var background = [Int32](repeating: 0, count: m)  // [M] bank indices
+                var backgroundS = [Double](repeating: 0, count: m)  // [M] their s
+                var acc = [Double](repeating: 0, count: d)  // [D] dv row accumulator
+                for r in rows {
+                    let row = scoresBase + r * n  // z[r, :], later dL/dz[r, :]
+                    let anchor = indices[r]
+                    // Step 4: background = top M of the row, the first k+1 ordered (step 10).
+                    background.withUnsafeMutableBufferPointer { bg in
+                        Selection.topK(UnsafePointer(row), count: n, k: m, sortedPrefix: k + 1,
+                                       indices: bg.baseAddress!)
+                    }
+                    for c in 0...k { nearP[r * (k + 1) + c] = background[c] }
+                    // Step 5: L_ins. s values in Double so Σ of 4096 terms up to e^{1/τ} is exact enough.
+                    var sumBg = 0.0
+                    for j in 0..<m {
+                        let s = exp(Double(row[Int(background[j])]) * invTau)
+                        backgroundS[j] = s
+                        sumBg += s
+                    }
+                    let selfS = exp(Double(row[anchor]) * invTau)
+                    let x = selfS / sumBg
+                    insP[r] = -log(x + logEpsilon)
+                    let gx = -1 / (x + logEpsilon)
+                    var coefSelf = gx / sumBg                 // ∂L_ins/∂self_s
+                    var coefBg = -gx * selfS / (sumBg * sumBg) // ∂L_ins/∂Σbackground
+
+                    // Steps 6–8: propagation, positives, L_inv.
+                    var chosen: [Int32] = []
+                    var chosenS: [Double] = []
+                    var positiveWeight: [Double] = []  // (dL/ds)·s of each positive occurrence
+                    if invariance {
+                        let cand = Propagation.candidates(anchor: anchor, table: table, hops: cfg.hops, mode: cfg.propagation)
+                        let candS = cand.map { exp(Double(row[Int($0)]) * invTau) }
+                        // P smallest (hard) or largest (easy) s; ties by position, so the
+                        // choice is deterministic. Exact mode may find fewer than P.
+                        let order = candS.indices.sorted { a, c in
+                            if candS[a] != candS[c] {
+                                return cfg.positives == .hard ? candS[a] < candS[c] : candS[a] > candS[c]
+                            }
+                            return a < c
+                        }
+                        let p = min(cfg.positiveCount, cand.count)
+                        chosen = order.prefix(p).map { cand[$0] }
+                        chosenS = order.prefix(p).map { candS[$0] }
+                        let sumPos = chosenS.reduce(0, +)
+                        let den = cfg.exclusive ? sumBg - selfS : sumBg
+                        let y = sumPos / den
+                        invP[r] = -log(y + logEpsilon)
+                        if scale != 0 {
+                            let gy = -1 / (y + logEpsilon)
+                            let a = Double(scale)
+                            let dDen = -gy * sumPos / (den * den)  // ∂L_inv/∂den
+                            coefBg += a * dDen
+                            if cfg.exclusive { coefSelf -= a * dDen }
+                            let coefPos = a * gy / den             // ∂L_inv/∂each positive s
+                            positiveWeight = chosenS.map { coefPos * $0 }
+                        }
+                        if wantDiagnostics { candOut[r] = cand; posOut[r] = chosen }
+                    }
+
+                    // Gradient row dL/dz = (dL/ds)·s/τ, with the 1/B of the batch mean; every
+                    // index not selected gets 0 (selection indices are constants).
+                    let g = invB * invTau
+                    if dense {
+                        row.update(repeating: 0, count: n)
+                        for j in 0..<m { row[Int(background[j])] += Float(g * coefBg * backgroundS[j]) }
+                        row[anchor] += Float(g * coefSelf * selfS)
+                        for (q, w) in zip(chosen, positiveWeight) { row[Int(q)] += Float(g * w) }
+                    } else {
+                        // Accumulated in Double: the background and self terms nearly cancel
+                        // (their weights sum to about 0), and Float sums lose ~1e-4 there.
+                        let bankBase = bankP.baseAddress!
+                        acc.withUnsafeMutableBufferPointer { ap in
+                            let a = ap.baseAddress!
+                            a.update(repeating: 0, count: d)
+                            for j in 0..<m {
+                                axpy(g * coefBg * backgroundS[j], bankBase + Int(background[j]) * d, a, d)
+                            }
+                            axpy(g * coefSelf * selfS, bankBase + anchor * d, a, d)
+                            for (q, w) in zip(chosen, positiveWeight) { axpy(g * w, bankBase + Int(q) * d, a, d) }
+                            for c in 0..<d { dvP[r * d + c] = Float(a[c]) }
+                        }
+                    }
+                }
+            }
+        }}}}}}}}
+
+        // Dense path: dv = (dL/dz)·bank, one sgemm [B, N]·[N, D].
+        if dense {
+            scores.withUnsafeBufferPointer { sp in
+                dv.withUnsafeMutableBufferPointer { dp in
+                    bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)
+                }
+            }
+        }
+        // Back through v = f/‖f‖.
+        let gradient = l2NormalizeBackward(v: v, norms: norms, dv: dv, rows: b, dimension: d)
+        let ins = insLoss.reduce(0, +) * invB
+        let inv = invariance ? invLoss.reduce(0, +) * invB : 0
+        return InvPLossOutput(
+            loss: Float(ins + Double(scale) * inv), instanceLoss: Float(ins), invarianceLoss: Float(inv),
+            invarianceScale: scale, gradient: gradient, nearest: nearest,
+            diagnostics: wantDiagnostics ? InvPDiagnostics(candidates: candidateLists, positives: positiveLists) : nil)
+    }
+}
+
+/// y[0..<n] += a · x[0..<n] with a Double accumulator (the compiler vectorises this loop).
+@inline(__always)
+func axpy(_ a: Double, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
+    for c in 0..<n { y[c] += a * Double(x[c]) }
+}

@@ -1,0 +1,92 @@
+import Kernels
+
+/// The memory bank of InvP and NPID: one D-dim feature per training image, N × D fp32 row-major.
+/// Entries are constants to the loss (no gradient flows into them); they move only by the
+/// momentum update of SPEC step 11.
+public final class MemoryBank {
+    /// N, the number of entries (training images).
+    public let count: Int
+    /// D, the feature dimension (128 in the paper).
+    public let dimension: Int
+    /// m in `bank[i] = normalize(m·bank[i] + (1−m)·v)` (SPEC step 11; 0.5 in the paper).
+    public let momentum: Float
+    /// The raw entries: [N, D] row-major. Read it to checkpoint; restore with `restore(_:)`.
+    public private(set) var storage: [Float]
+
+    /// A bank initialised as the reference code does (SPEC step 11): every value uniform in
+    /// ±1/√(D/3), not normalised, drawn from `seed` only.
+    public init(count: Int, dimension: Int, momentum: Float = 0.5, seed: UInt64) throws {
+        guard count >= 1 else { throw MethodsError.invalidConfiguration("bank size must be ≥ 1, got \(count)") }
+        guard dimension >= 1 else { throw MethodsError.invalidConfiguration("feature dimension must be ≥ 1, got \(dimension)") }
+        guard momentum >= 0 && momentum < 1 else {
+            throw MethodsError.invalidConfiguration("bank momentum m must be in [0, 1), got \(momentum)")
+        }
+        self.count = count
+        self.dimension = dimension
+        self.momentum = momentum
+        let bound = 1 / (Float(dimension) / 3).squareRoot()
+        var rng = SplitMix64(seed: seed)
+        storage = (0..<count * dimension).map { _ in (rng.nextUnitFloat() * 2 - 1) * bound }
+    }
+
+    /// Replaces all entries by a checkpointed copy of `storage` ([N, D] row-major).
+    public func restore(_ values: [Float]) throws {
+        guard values.count == count * dimension else {
+            throw MethodsError.invalidInput(
+                "bank checkpoint has \(values.count) values, expected \(count) × \(dimension)")
+        }
+        guard values.allSatisfy({ $0.isFinite }) else {
+            throw MethodsError.invalidInput("bank checkpoint contains non-finite values")
+        }
+        storage = values
+    }
+
+    /// Entry `i` as a copy ([D]).
+    public func entry(_ i: Int) -> [Float] { Array(storage[i * dimension..<(i + 1) * dimension]) }
+
+    /// out[b, j] = v[b] · bank[j] for a batch v: [B, D] into out: [B, N] (one sgemm, SPEC step 2).
+    /// v is used as given (normalise it first for cosine similarities).
+    public func similarities(_ v: UnsafePointer<Float>, batch: Int, into out: UnsafeMutablePointer<Float>) {
+        storage.withUnsafeBufferPointer { bank in
+            Gemm.sgemm(transA: false, transB: true, m: batch, n: count, k: dimension,
+                       a: v, lda: dimension, b: bank.baseAddress!, ldb: dimension,
+                       c: out, ldc: count)
+        }
+    }
+
+    /// dv[b] = Σ_j g[b, j] · bank[j] for g: [B, N] into dv: [B, D] (one sgemm): the backward of
+    /// `similarities` with respect to v, the bank held constant.
+    public func backProject(_ g: UnsafePointer<Float>, batch: Int, into dv: UnsafeMutablePointer<Float>) {
+        storage.withUnsafeBufferPointer { bank in
+            Gemm.sgemm(transA: false, transB: false, m: batch, n: dimension, k: count,
+                       a: g, lda: count, b: bank.baseAddress!, ldb: dimension,
+                       c: dv, ldc: dimension)
+        }
+    }
+
+    /// SPEC step 11, after the optimizer step: `bank[idx] = normalize(m·bank[idx] + (1−m)·v)` with
+    /// v = f/‖f‖ and f: [B, D] the network outputs of this step (the ones the loss saw).
+    /// Every new row is computed from the old bank first, so a repeated index takes the value
+    /// of its last occurrence.
+    public func update(indices: [Int], features: [Float]) throws {
+        let b = try validateBatch(features: features, indices: indices, dimension: dimension, datasetSize: count)
+        let d = dimension
+        let (v, _) = l2NormalizeRows(features, rows: b, dimension: d)
+        var fresh = [Float](repeating: 0, count: b * d)
+        for r in 0..<b {
+            let base = indices[r] * d
+            var sq: Float = 0
+            for c in 0..<d {
+                let x = momentum * storage[base + c] + (1 - momentum) * v[r * d + c]
+                fresh[r * d + c] = x
+                sq += x * x
+            }
+            let inv = 1 / sq.squareRoot()
+            for c in 0..<d { fresh[r * d + c] *= inv }
+        }
+        for r in 0..<b {
+            let base = indices[r] * d
+            for c in 0..<d { storage[base + c] = fresh[r * d + c] }
+        }
+    }
+}

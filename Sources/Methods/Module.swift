@@ -1,1 +1,0 @@
-/// Module `Methods`: see docs/architecture.md.

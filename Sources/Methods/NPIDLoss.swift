@@ -1,0 +1,98 @@
+import Foundation
+import Kernels
+
+/// Options of NPID (Wu et al. 2018): instance discrimination with a full softmax over the bank.
+public struct NPIDConfig: Sendable, Codable, Equatable {
+    /// τ of the softmax (0.07 ImageNet, 0.1 CIFAR).
+    public var temperature: Float = 0.07
+    /// m of the bank update (0.5).
+    public var momentum: Float = 0.5
+
+    /// The defaults listed above.
+    public init() {}
+
+    /// Throws `MethodsError.invalidConfiguration` for τ ≤ 0 or m outside [0, 1).
+    public func validate(datasetSize n: Int) throws {
+        guard n >= 1 else { throw MethodsError.invalidConfiguration("dataset size must be ≥ 1, got \(n)") }
+        guard temperature.isFinite && temperature > 0 else {
+            throw MethodsError.invalidConfiguration("temperature τ must be > 0, got \(temperature)")
+        }
+        guard momentum >= 0 && momentum < 1 else {
+            throw MethodsError.invalidConfiguration("momentum m must be in [0, 1), got \(momentum)")
+        }
+    }
+}
+
+/// The NPID loss and its gradient.
+public struct NPIDLossOutput: Sendable {
+    /// L = mean_b −log(exp(v_b·bank[idx_b]/τ) / Σ_j exp(v_b·bank[j]/τ) + 1e-7).
+    public var loss: Float
+    /// dL/df: [B, D], through the normalisation, bank constant.
+    public var gradient: [Float]
+}
+
+/// NPID's non-parametric softmax over the whole bank (the reference code's `PointLoss`, no NCE),
+/// with a reusable [B, N] workspace. Per step: `evaluate` → backward → optimizer step →
+/// `bank.update(indices:features:)`.
+public final class NPIDLoss {
+    /// The options (validated at init).
+    public let config: NPIDConfig
+    /// N, the bank size.
+    public let datasetSize: Int
+    /// [B, N]: z = v·bankᵀ, then dL/dz in place.
+    private var scores: [Float] = []
+
+    /// Validates `config` for a bank of `datasetSize` entries.
+    public init(config: NPIDConfig, datasetSize: Int) throws {
+        try config.validate(datasetSize: datasetSize)
+        self.config = config
+        self.datasetSize = datasetSize
+    }
+
+    /// Evaluates the loss on f: [B, D] of the images `indices`: [B] against `bank` (unchanged).
+    public func evaluate(features: [Float], indices: [Int], bank: MemoryBank) throws -> NPIDLossOutput {
+        let n = datasetSize, d = bank.dimension
+        guard bank.count == n else { throw MethodsError.invalidInput("bank has \(bank.count) entries, expected \(n)") }
+        let b = try validateBatch(features: features, indices: indices, dimension: d, datasetSize: n)
+        let (v, norms) = normalizedSimilarities(features, batch: b, bank: bank, into: &scores)
+        let invTau = 1 / config.temperature
+        let invB = 1 / Double(b)
+        var rowLoss = [Double](repeating: 0, count: b)
+        scores.withUnsafeMutableBufferPointer { sp in
+            rowLoss.withUnsafeMutableBufferPointer { lossP in
+                let base = sp.baseAddress!
+                parallelChunks(b) { rows in
+                    for r in rows {
+                        let row = base + r * n
+                        // Softmax with the row maximum subtracted: same value as the reference's
+                        // plain exp, without overflow for small τ.
+                        var mx = -Float.infinity
+                        for j in 0..<n where row[j] > mx { mx = row[j] }
+                        var sum = 0.0
+                        for j in 0..<n {
+                            let e = expf((row[j] - mx) * invTau)
+                            row[j] = e
+                            sum += Double(e)
+                        }
+                        let anchor = indices[r]
+                        let p = Double(row[anchor]) / sum
+                        lossP[r] = -log(p + logEpsilon)
+                        // dL/dz_j = (1/B)(1/τ)·ρ·(p_j − δ_j,anchor), ρ = p/(p + 1e-7).
+                        let rho = p / (p + logEpsilon)
+                        let c = Float(rho * invB / sum) * invTau
+                        for j in 0..<n { row[j] *= c }
+                        row[anchor] -= Float(rho * invB) * invTau
+                    }
+                }
+            }
+        }
+        var dv = [Float](repeating: 0, count: b * d)
+        scores.withUnsafeBufferPointer { sp in
+            dv.withUnsafeMutableBufferPointer { dp in
+                bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)
+            }
+        }
+        let gradient = l2NormalizeBackward(v: v, norms: norms, dv: dv, rows: b, dimension: d)
+        return NPIDLossOutput(loss: Float(rowLoss.reduce(0, +) * invB), gradient: gradient)
+    }
+}

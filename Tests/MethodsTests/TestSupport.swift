@@ -1,0 +1,72 @@
+import Foundation
+@testable import Methods
+
+/// A tiny deterministic generator for test data (the library's SplitMix64).
+struct TestRNG {
+    var base: SplitMix64
+    init(seed: UInt64) { base = SplitMix64(seed: seed) }
+    /// Uniform in [-1, 1).
+    mutating func float() -> Float { base.nextUnitFloat() * 2 - 1 }
+    mutating func int(_ n: Int) -> Int { Int(base.next() % UInt64(n)) }
+}
+
+/// A small InvP problem: random normalised bank, random table, distinct anchors.
+struct Problem {
+    var features: [Float]
+    var indices: [Int]
+    var bank: MemoryBank
+    var table: NeighbourTable
+
+    init(b: Int, d: Int, n: Int, k: Int, seed: UInt64) throws {
+        var rng = TestRNG(seed: seed)
+        bank = try MemoryBank(count: n, dimension: d, seed: seed)
+        var raw = (0..<n * d).map { _ in rng.float() }
+        for j in 0..<n {
+            let norm = (0..<d).map { raw[j * d + $0] * raw[j * d + $0] }.reduce(0, +).squareRoot()
+            for c in 0..<d { raw[j * d + c] /= norm }
+        }
+        try bank.restore(raw)
+        table = try NeighbourTable(count: n, neighbours: k)
+        try table.restore((0..<n * k).map { _ in Int32(rng.int(n)) })
+        var pool = Array(0..<n)
+        indices = (0..<b).map { _ in pool.remove(at: rng.int(pool.count)) }
+        features = (0..<b * d).map { _ in rng.float() }
+        // Some anchors appear in their candidates (duplicates and self, as in the reference).
+        var t = table.storage
+        t[indices[0] * k] = Int32(indices[0])
+        try table.restore(t)
+    }
+}
+
+/// Plain double-precision InvP loss (SPEC steps 2–9) with full sorts: the reference the
+/// optimised Float implementation is checked against, and the function finite differences
+/// are taken of.
+func referenceInvPLoss(features f: [Double], problem p: Problem, config c: InvPConfig, epoch: Int) -> Double {
+    let n = p.bank.count, d = p.bank.dimension, b = p.indices.count
+    let tau = Double(c.temperature)
+    var ins = 0.0, inv = 0.0
+    for r in 0..<b {
+        let row = Array(f[r * d..<(r + 1) * d])
+        let norm = row.map { $0 * $0 }.reduce(0, +).squareRoot()
+        let s = (0..<n).map { j in
+            exp((0..<d).map { row[$0] / norm * Double(p.bank.storage[j * d + $0]) }.reduce(0, +) / tau)
+        }
+        let selfS = s[p.indices[r]]
+        let bg = s.sorted(by: >).prefix(c.backgroundCount).reduce(0, +)
+        ins += -log(selfS / bg + 1e-7)
+        if c.invarianceEnabled {
+            let cand = Propagation.candidates(anchor: p.indices[r], table: p.table, hops: c.hops, mode: c.propagation)
+            let cs = cand.map { s[Int($0)] }.sorted(by: c.positives == .hard ? (<) : (>))
+            let pos = cs.prefix(min(c.positiveCount, cs.count)).reduce(0, +)
+            let den = c.exclusive ? bg - selfS : bg
+            inv += -log(pos / den + 1e-7)
+        }
+    }
+    let scale = c.invarianceEnabled ? Double(c.invarianceWeight * c.rampWeight(epoch: epoch)) : 0
+    return (ins + scale * inv) / Double(b)
+}
+
+/// |a − b| ≤ tol·(|b| + floor): relative agreement with an absolute floor for values near 0.
+func close(_ a: Double, _ b: Double, tol: Double, floor: Double = 0) -> Bool {
+    abs(a - b) <= tol * (abs(b) + floor)
+}
