@@ -118,9 +118,10 @@ public final class DataLoader: Sendable {
     }
 
     /// Starts epoch `epoch`: call `next()` until nil. Dropping the iterator (or `cancel()`)
-    /// stops and joins its workers.
-    public func epoch(_ epoch: Int) -> EpochIterator {
-        EpochIterator(loader: self, epoch: epoch)
+    /// stops and joins its workers. `skippingBatches` resumes an interrupted epoch: the batches
+    /// that follow are exactly those an uninterrupted epoch would have yielded.
+    public func epoch(_ epoch: Int, skippingBatches skip: Int = 0) -> EpochIterator {
+        EpochIterator(loader: self, epoch: epoch, skip: skip)
     }
 
     /// Builds one batch; `shouldStop` is polled between samples so abandonment is prompt.
@@ -160,10 +161,10 @@ public final class EpochIterator {
     private let state: EpochState
     private var finished = false
 
-    init(loader: DataLoader, epoch: Int) {
+    init(loader: DataLoader, epoch: Int, skip: Int) {
         self.loader = loader
         self.epoch = epoch
-        state = EpochState(plan: loader.plan(epoch: epoch), window: loader.prefetch)
+        state = EpochState(plan: Array(loader.plan(epoch: epoch).dropFirst(max(skip, 0))), window: loader.prefetch)
         for worker in 0..<loader.workers {
             let state = self.state
             let thread = Thread { [loader, epoch] in state.runWorker(loader: loader, epoch: epoch) }
