@@ -11,8 +11,10 @@ linear head to --classes outputs; 11.2 M parameters with 10 classes) with a fixe
 
 Each mode runs in a fresh subprocess so that its peak resident memory (getrusage ru_maxrss) is
 its own. Prints one JSON line per mode:
-    {"mode", "threads", "batch", "steps", "step_s_median", "step_s_all", "images_per_s",
-     "peak_rss_mb", "torch"}
+    {"mode", "threads", "batch", "steps", "step_s_median", "step_s_min", "step_s_all",
+     "images_per_s" (batch / median), "peak_rss_mb", "params", "torch"}
+On a machine shared with other work the minimum is the better estimate of the uncontended time;
+check the load (uptime) before trusting the median.
 
 Usage (from the repository root):
 
@@ -71,7 +73,8 @@ def run_mode(mode, threads, batch, steps, warmup, classes):
     median = statistics.median(times)
     n_params = sum(p.numel() for p in model.parameters())
     return {"mode": mode, "threads": threads, "batch": batch, "steps": steps,
-            "step_s_median": round(median, 4), "step_s_all": [round(t, 4) for t in times],
+            "step_s_median": round(median, 4), "step_s_min": round(min(times), 4),
+            "step_s_all": [round(t, 4) for t in times],
             "images_per_s": round(batch / median, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "params": n_params, "torch": torch.__version__}
