@@ -233,12 +233,44 @@ GRAD_HEAD = 8192         # larger ones: the first GRAD_HEAD flattened elements a
 PARAM_HEAD = 16          # per parameter: first values of the formula weights, to check the formula
 
 
+def min_relu_margin(model, x):
+    """Smallest |input| of any ReLU in a train-mode forward of x (float64).
+
+    A ReLU input within float32 rounding of zero can land on the other side of the kink in an
+    fp32 implementation, which changes that element's gradient completely: the reference would
+    then test rounding luck, not correctness (seen with seed 7: one input at -1.5e-7).
+    """
+    smallest = [float("inf")]
+
+    def hook(module, inputs):
+        smallest[0] = min(smallest[0], inputs[0].abs().min().item())
+
+    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, torch.nn.ReLU)]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return smallest[0]
+
+
+RELU_MARGIN = 3e-6
+
+
 def resnet18_fixture(seed=7):
-    """CIFAR ResNet-18 (width 1, 3 channels, linear head 512 -> 128) with formula weights."""
+    """CIFAR ResNet-18 (width 1, 3 channels, linear head 512 -> 128) with formula weights.
+
+    The input seed is the first one from `seed` on whose ReLU inputs all stay at least
+    RELU_MARGIN away from zero (see min_relu_margin)."""
     cfg = dict(arch="resnet18", stem="cifar", in_channels=3, width=1.0, head="linear", out_dim=128)
-    g = torch.Generator().manual_seed(seed)
-    x = randn(g, 4, 3, 32, 32)
-    gy = randn(g, 4, 128)
+    while True:
+        g = torch.Generator().manual_seed(seed)
+        x = randn(g, 4, 3, 32, 32)
+        gy = randn(g, 4, 128)
+        probe = apply_formula_weights(ResNet(**cfg)).to(F64).train()
+        margin = min_relu_margin(probe, x.to(F64))
+        if margin >= RELU_MARGIN:
+            break
+        seed += 1
 
     results = {}
     for dtype in (F64, torch.float32):  # float64 is the reference; float32 only for the summary
@@ -272,7 +304,7 @@ def resnet18_fixture(seed=7):
     fp32_check = {"y": rel_diff(y32, y), "gx": rel_diff(gx32, gx), "y_eval": rel_diff(ye32, y_eval),
                   "worst_param_grad": worst_grad}
     meta = {k: str(v) for k, v in cfg.items()}
-    meta.update({"seed": str(seed), "weights": "formula splitmix64-v1 (docs/fixtures.md)",
+    meta.update({"seed": str(seed), "min_relu_margin": f"{margin:.3g}", "weights": "formula splitmix64-v1 (docs/fixtures.md)",
                  "bn_momentum": "0.1", "bn_eps": "1e-05",
                  "mode": "train-mode forward + backward of sum(y*gy), then eval-mode forward",
                  "full_grad_limit": str(FULL_GRAD_LIMIT), "grad_head": str(GRAD_HEAD),
