@@ -1,0 +1,60 @@
+import Methods
+import Models
+
+/// The named starting points of `invprop train --preset`: the paper's settings (SPEC.md,
+/// defaults table) and a Fashion-MNIST recipe sized for a 2-core CPU. Each entry is data: a
+/// function of nothing that sets fields of `TrainingConfig`.
+public enum TrainingPresets {
+    /// Preset names with a one-line description each.
+    public static let catalog: [(name: String, description: String)] = [
+        ("fashion-mnist", "CPU preset: Fashion-MNIST, ResNet-18 width 0.25 (1 channel), 15 epochs, cosine lr 0.03, InvP warm-up 5"),
+        ("cifar10", "paper: CIFAR-10, ResNet-18, τ 0.1, M 4096 k 4 L 3 P 20, 800 epochs, lr 0.03 ×0.1 at 400/600/700"),
+        ("cifar100", "paper: CIFAR-100, as cifar10 with L 4, P 10"),
+        ("svhn", "paper: SVHN, as cifar10"),
+        ("imagenet", "paper: ImageNet, ResNet-50, MLP head, τ 0.2, P 50, wd 1e-4, 800 epochs"),
+    ]
+
+    /// Names accepted by `config(named:)`.
+    public static var names: [String] { catalog.map(\.name) }
+
+    /// The configuration of a preset; throws for an unknown name.
+    public static func config(named name: String) throws -> TrainingConfig {
+        var c = TrainingConfig()
+        c.preset = name
+        switch name {
+        case "fashion-mnist":
+            c.invp.temperature = 0.1
+            c.invp.warmUpEpochs = 5
+        case "cifar10", "svhn", "cifar100":
+            c.dataset = name
+            c.augmentation = "cifar-invp"
+            c.evalTransform = "cifar-eval"
+            c.model = ResNetConfig(depth: 18, stem: .cifar, inputChannels: 3, width: 1, head: .linear, outputDimension: 128)
+            c.invp.temperature = 0.1
+            c.invp.positiveCount = name == "cifar100" ? 10 : 20
+            c.invp.hops = name == "cifar100" ? 4 : 3
+            c.invp.warmUpEpochs = 30
+            c.epochs = 800
+            c.decay = .multistep
+            c.milestones = [400, 600, 700]
+            c.workers = 2
+        case "imagenet":
+            c.dataset = "folder"
+            c.augmentation = "imagenet-invp"
+            c.evalTransform = "imagenet-eval"
+            c.model = ResNetConfig(depth: 50, stem: .imagenet, inputChannels: 3, width: 1, head: .mlp, outputDimension: 128)
+            c.invp.temperature = 0.2
+            c.invp.positiveCount = 50
+            c.invp.warmUpEpochs = 30
+            c.weightDecay = 1e-4
+            c.batchSize = 256
+            c.epochs = 800
+            c.decay = .multistep
+            c.milestones = [400, 600, 700]
+            c.workers = 2
+        default:
+            throw TrainingError.invalidOption("unknown preset '\(name)'; known: \(names.joined(separator: ", "))")
+        }
+        return c
+    }
+}

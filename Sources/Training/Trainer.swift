@@ -1,0 +1,361 @@
+import Data
+import Dispatch
+import Evaluation
+import Foundation
+import Kernels
+import Methods
+import Models
+import NN
+import SafeTensors
+import Tensors
+
+/// One line of `metrics.jsonl`: what an epoch did (absent values are omitted).
+public struct EpochRecord: Codable, Equatable, Sendable {
+    /// Epoch number (1-based) and cumulative wall-clock seconds at its end (evaluation included).
+    public var epoch: Int, wallSeconds: Double
+    /// Mean loss and its two terms over the epoch's steps.
+    public var loss: Double, lossInstance: Double, lossInvariance: Double?
+    /// λ·w(epoch): the weight the invariance term had.
+    public var invarianceWeight: Double?
+    /// Learning rate at the end of the epoch.
+    public var learningRate: Double
+    /// Training throughput of the whole loop (loading, network, memory bank), images/s.
+    public var imagesPerSecond: Double
+    /// kNN monitor top-1/top-5 in percent (bank features vs test features).
+    public var knnTop1: Double?, knnTop5: Double?
+    /// Shares of propagated candidates and of chosen positives with the anchor's label.
+    public var purityCandidates: Double?, purityHard: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, loss, learningRate = "learning_rate", wallSeconds = "wall_seconds", lossInstance = "loss_instance"
+        case lossInvariance = "loss_invariance", invarianceWeight = "invariance_weight", imagesPerSecond = "images_per_second"
+        case knnTop1 = "knn_top1", knnTop5 = "knn_top5", purityCandidates = "purity_candidates", purityHard = "purity_hard"
+    }
+}
+
+/// What the trainer tells its caller after every step (for progress bars).
+public struct StepReport: Sendable {
+    /// 1-based epoch and step, and their totals.
+    public var epoch: Int, epochs: Int, step: Int, steps: Int
+    /// Running means over the epoch so far.
+    public var loss: Double, lossInstance: Double, lossInvariance: Double?
+    /// Current learning rate and throughput of the epoch so far.
+    public var learningRate: Double, imagesPerSecond: Double
+    /// Estimated seconds to the end of the run (training only).
+    public var etaSeconds: Double
+}
+
+/// How a caller can interrupt training between two steps.
+public enum StopRequest: Sendable {
+    /// Keep going.
+    case none
+    /// Save a checkpoint of the current state and return (Ctrl-C).
+    case saveAndStop
+    /// Return at once without saving (what a crash does; tests use it).
+    case abandon
+}
+
+/// How a `run` ended.
+public struct TrainingSummary: Sendable {
+    /// Completed epochs and whether the run reached its last epoch.
+    public var completedEpochs: Int, finished: Bool
+    /// The last epoch's record, if any epoch ended in this call.
+    public var lastRecord: EpochRecord?
+    /// Best kNN top-1 over the run (percent).
+    public var bestKNNTop1: Double?
+    /// Files of the run.
+    public var runDirectory: URL
+}
+
+/// Receives progress from a run.
+public protocol TrainingObserver: AnyObject {
+    /// After every step.
+    func step(_ report: StepReport)
+    /// After every epoch (after evaluation and checkpointing).
+    func epoch(_ record: EpochRecord)
+    /// Free-form notes (resuming, kNN running, checkpoint written).
+    func note(_ message: String)
+}
+
+/// Runs self-supervised training as `TrainingConfig` describes, with the kNN monitor, purity,
+/// JSON-lines metrics, checkpoints every epoch (and optionally every few steps), the best
+/// checkpoint by kNN, resumption, and a clean stop on request.
+public final class Trainer {
+    /// The configuration in force (from the checkpoint when resuming).
+    public let config: TrainingConfig
+    /// The run directory (config.json, metrics.jsonl, checkpoints).
+    public let runDirectory: URL
+    /// The network.
+    public let model: ResNet
+    let optimizer: SGD
+    let schedule: LearningRateSchedule
+    let invp: InvariancePropagation?
+    let npid: NPID?
+    let train: any ImageDataset
+    let test: (any ImageDataset)?
+    let trainIndices: [Int]
+    let trainLabels: [Int32]?
+    let loader: DataLoader
+    var progress = TrainingProgress()
+
+    /// Last checkpoint's path in the run directory.
+    public var lastCheckpoint: URL { runDirectory.appendingPathComponent("checkpoint-last.safetensors") }
+    /// Best-by-kNN checkpoint's path.
+    public var bestCheckpoint: URL { runDirectory.appendingPathComponent("checkpoint-best.safetensors") }
+    var metricsFile: URL { runDirectory.appendingPathComponent("metrics.jsonl") }
+
+    /// Prepares a run: opens the data, builds the network, method and optimizer, and restores
+    /// the last checkpoint when `resume` is set (its configuration then wins). A run directory
+    /// holding a checkpoint is never overwritten without `resume`.
+    public init(config requested: TrainingConfig, runDirectory: URL, resume: Bool, observer: TrainingObserver? = nil) throws {
+        self.runDirectory = runDirectory
+        let last = runDirectory.appendingPathComponent("checkpoint-last.safetensors")
+        var config = requested
+        var restored: (TensorArchive, TrainingProgress)?
+        if FileManager.default.fileExists(atPath: last.path) {
+            guard resume else {
+                throw TrainingError.invalidOption("\(runDirectory.path) already holds a run (checkpoint-last.safetensors); pass --resume to continue it or choose another --output")
+            }
+            let archive = try TensorArchive(contentsOf: last.path)
+            let (saved, savedProgress) = try Checkpoint.header(archive, path: last.path)
+            if saved != requested { observer?.note("resuming with the configuration saved in \(last.lastPathComponent) (options given now are ignored)") }
+            config = saved
+            restored = (archive, savedProgress)
+        } else if resume {
+            observer?.note("nothing to resume in \(runDirectory.path): starting a new run")
+        }
+        try config.validate()
+        self.config = config
+        if let threads = config.threads { try ComputeThreads.set(threads) }
+
+        // Data.
+        let channels = config.model.inputChannels
+        if config.dataset == "shapes" {
+            train = try ShapesDataset(count: config.trainSubset ?? 2000, seed: config.seed)
+            test = try ShapesDataset(count: 400, seed: config.seed &+ 1)
+        } else {
+            train = try DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .train, channels: channels)
+            test = try? DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .test, channels: channels)
+        }
+        guard train.channels == channels else {
+            throw TrainingError.invalidOption("dataset \(train.name) has \(train.channels)-channel images but the model takes \(channels) (--in-channels)")
+        }
+        let n = min(config.trainSubset ?? train.count, train.count)
+        trainIndices = Array(0..<n)
+        trainLabels = train.classCount == nil ? nil : trainIndices.map { Int32(train.label(at: $0) ?? 0) }
+        loader = try DataLoader(dataset: train, transform: AugmentationPresets.pipeline(named: config.augmentation), batchSize: config.batchSize,
+                                shuffle: true, dropLast: true, seed: config.seed, workers: config.workers, prefetch: 3,
+                                subset: n == train.count ? nil : trainIndices)
+
+        // Network, objective, optimizer.
+        model = try ResNet(config.model, seed: config.seed)
+        let d = config.model.head == .none ? config.model.featureDimension : config.model.outputDimension
+        switch config.method {
+        case .invp, .instance:
+            var options = config.invp
+            options.invarianceEnabled = config.method == .invp
+            invp = try InvariancePropagation(config: options, datasetSize: n, dimension: d, seed: config.seed)
+            npid = nil
+        case .npid:
+            var options = NPIDConfig()
+            options.temperature = config.invp.temperature
+            options.momentum = config.invp.momentum
+            npid = try NPID(config: options, datasetSize: n, dimension: d, seed: config.seed)
+            invp = nil
+        }
+        let groups = config.excludeNormFromDecay
+            ? ParameterGroup.excludingVectorsFromDecay(model.namedParameters, weightDecay: config.weightDecay)
+            : [ParameterGroup(model.namedParameters, weightDecay: config.weightDecay)]
+        optimizer = try SGD(groups: groups, learningRate: config.learningRate, momentum: config.momentum, nesterov: config.nesterov)
+        let decay: LearningRateSchedule.Decay
+        switch config.decay {
+        case .cosine: decay = .cosine(minimum: 0)
+        case .multistep: decay = .multiStep(milestones: config.milestones, gamma: config.gamma)
+        case .constant: decay = .constant
+        }
+        schedule = try LearningRateSchedule(base: config.learningRate, decay: decay, warmupEpochs: config.warmupEpochs, totalEpochs: Double(config.epochs))
+
+        if let (archive, savedProgress) = restored {
+            try Checkpoint.restore(archive, path: last.path, model: model, optimizer: optimizer, bank: invp?.bank ?? npid?.bank, table: invp?.table)
+            progress = savedProgress
+            observer?.note("resumed from \(last.path) at epoch \(progress.epoch + 1), step \(progress.stepInEpoch)")
+        }
+        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        try writeAtomically(Data((try config.json() + "\n").utf8), to: runDirectory.appendingPathComponent("config.json"))
+        if restored == nil { try? FileManager.default.removeItem(at: metricsFile) }
+    }
+
+    /// The memory bank of the method in use.
+    var bank: MemoryBank { invp?.bank ?? npid!.bank }
+
+    /// Trains until the last epoch or until `stop` asks to; returns how far it got.
+    public func run(observer: TrainingObserver? = nil, stop: () -> StopRequest = { .none }) throws -> TrainingSummary {
+        let precision: DType = config.precision == "bf16" ? .bf16 : .f32
+        let steps = loader.batchesPerEpoch
+        guard steps >= 1 else { throw TrainingError.invalidOption("\(trainIndices.count) training images make no full batch of \(config.batchSize)") }
+        var lastRecord: EpochRecord?
+        var clock = DispatchTime.now().uptimeNanoseconds
+        func tick() -> Double {
+            let now = DispatchTime.now().uptimeNanoseconds
+            defer { clock = now }
+            return Double(now - clock) / 1e9
+        }
+        while progress.epoch < config.epochs {
+            let e = progress.epoch
+            let iterator = loader.epoch(e, skippingBatches: progress.stepInEpoch)
+            while let batch = try iterator.next() {
+                let stepStart = DispatchTime.now().uptimeNanoseconds
+                optimizer.learningRate = schedule.rate(atEpoch: Double(e) + Double(progress.stepInEpoch) / Double(steps))
+                let (loss, instance, invariance) = try step(batch, epoch: e, precision: precision)
+                guard loss.isFinite else {
+                    throw TrainingError.diverged("the loss became \(loss) at epoch \(e + 1), step \(progress.stepInEpoch + 1); stopping. "
+                        + "The last good checkpoint is \(lastCheckpoint.path) (if any). Try a lower --lr or --precision fp32.")
+                }
+                progress.stepInEpoch += 1
+                progress.globalStep += 1
+                progress.epochLossSums[0] += Double(loss)
+                progress.epochLossSums[1] += Double(instance)
+                progress.epochLossSums[2] += Double(invariance)
+                progress.epochImages += batch.count
+                progress.epochSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
+                let done = Double(progress.stepInEpoch)
+                let rate = Double(progress.epochImages) / max(progress.epochSeconds, 1e-9)
+                let remainingSteps = Double((config.epochs - e) * steps - progress.stepInEpoch)
+                observer?.step(StepReport(epoch: e + 1, epochs: config.epochs, step: progress.stepInEpoch, steps: steps,
+                                          loss: progress.epochLossSums[0] / done, lossInstance: progress.epochLossSums[1] / done,
+                                          lossInvariance: invp == nil ? nil : progress.epochLossSums[2] / done,
+                                          learningRate: Double(optimizer.learningRate), imagesPerSecond: rate,
+                                          etaSeconds: remainingSteps * Double(config.batchSize) / max(rate, 1e-9)))
+                switch stop() {
+                case .none: break
+                case .abandon: return summary(lastRecord, finished: false)
+                case .saveAndStop:
+                    progress.wallSeconds += tick()
+                    try saveCheckpoint(to: lastCheckpoint)
+                    observer?.note("stopped; saved \(lastCheckpoint.path) (resume with --resume)")
+                    return summary(lastRecord, finished: false)
+                }
+                if config.checkpointEverySteps > 0 && progress.stepInEpoch % config.checkpointEverySteps == 0 && progress.stepInEpoch < steps {
+                    progress.wallSeconds += tick()
+                    try saveCheckpoint(to: lastCheckpoint)
+                }
+            }
+            let record = try finishEpoch(e, steps: steps, precision: precision, observer: observer, elapsed: tick)
+            lastRecord = record
+            observer?.epoch(record)
+        }
+        return summary(lastRecord, finished: true)
+    }
+
+    private func summary(_ record: EpochRecord?, finished: Bool) -> TrainingSummary {
+        TrainingSummary(completedEpochs: progress.epoch, finished: finished, lastRecord: record, bestKNNTop1: progress.bestKNNTop1, runDirectory: runDirectory)
+    }
+
+    /// One optimisation step: forward, loss with its gradient, backward, SGD, bank/table update.
+    /// Returns (loss, instance term, invariance term).
+    func step(_ batch: Batch, epoch: Int, precision: DType) throws -> (Float, Float, Float) {
+        optimizer.zeroGradients()
+        let x = try Tensor(shape: batch.shape, values: batch.images)
+        let (_, output) = try model(x, training: true, precision: precision)
+        let f = output.toArray()
+        let shape = output.shape
+        if let invp {
+            let wantPurity = config.purity && trainLabels != nil
+            let result = try invp.computeLoss(features: f, indices: batch.indices, epoch: epoch, diagnostics: wantPurity)
+            try attachAndBackward(output, shape: shape, loss: result.loss, gradient: result.gradient)
+            optimizer.step()
+            try invp.finishStep(features: f, indices: batch.indices, output: result)
+            if wantPurity, let diagnostics = result.diagnostics, let labels = trainLabels {
+                progress.epochPurity = progress.epochPurity + (try PurityCounts.measure(anchors: batch.indices, diagnostics: diagnostics, labels: labels))
+            }
+            return (result.loss, result.instanceLoss, result.invarianceLoss)
+        }
+        let result = try npid!.computeLoss(features: f, indices: batch.indices)
+        try attachAndBackward(output, shape: shape, loss: result.loss, gradient: result.gradient)
+        optimizer.step()
+        try npid!.finishStep(features: f, indices: batch.indices)
+        return (result.loss, result.loss, 0)
+    }
+
+    /// Connects a loss computed outside the tensor graph (value and dL/doutput) and backpropagates.
+    private func attachAndBackward(_ output: Tensor, shape: [Int], loss: Float, gradient: [Float]) throws {
+        let g = try Tensor(shape: shape, values: gradient)
+        let value = Tensor.custom(value: Tensor.full([1], loss), inputs: [output]) { seed in
+            let s = seed.scalar
+            return [s == 1 ? g : Tensor.scale(g, by: s)]
+        }
+        try value.backward()
+    }
+
+    /// End of an epoch: kNN monitor, metrics line, checkpoints.
+    private func finishEpoch(_ e: Int, steps: Int, precision: DType, observer: TrainingObserver?, elapsed: () -> Double) throws -> EpochRecord {
+        var record = EpochRecord(epoch: e + 1, wallSeconds: 0, loss: progress.epochLossSums[0] / Double(steps),
+                                 lossInstance: progress.epochLossSums[1] / Double(steps),
+                                 lossInvariance: invp == nil ? nil : progress.epochLossSums[2] / Double(steps),
+                                 invarianceWeight: invp.map { Double($0.config.invarianceEnabled ? $0.config.invarianceWeight * $0.config.rampWeight(epoch: e) : 0) },
+                                 learningRate: Double(optimizer.learningRate),
+                                 imagesPerSecond: Double(progress.epochImages) / max(progress.epochSeconds, 1e-9))
+        record.purityCandidates = progress.epochPurity.candidatePurity
+        record.purityHard = progress.epochPurity.positivePurity
+        if config.knnEvery > 0, (e + 1) % config.knnEvery == 0 || e + 1 == config.epochs, let (top1, top5) = try knnMonitor(precision: precision, observer: observer) {
+            record.knnTop1 = top1
+            record.knnTop5 = top5
+        }
+        progress.epoch += 1
+        progress.stepInEpoch = 0
+        progress.epochLossSums = [0, 0, 0]
+        progress.epochPurity = PurityCounts()
+        progress.epochImages = 0
+        progress.epochSeconds = 0
+        progress.wallSeconds += elapsed()
+        record.wallSeconds = progress.wallSeconds
+        let improved = record.knnTop1.map { $0 > (progress.bestKNNTop1 ?? -1) } ?? false
+        if improved { progress.bestKNNTop1 = record.knnTop1; progress.bestEpoch = e + 1 }
+        try appendMetrics(record)
+        try saveCheckpoint(to: lastCheckpoint)
+        if improved { try saveCheckpoint(to: bestCheckpoint) }
+        return record
+    }
+
+    /// Weighted kNN (K, σ) of test features against the memory bank: the paper's monitor.
+    /// Returns nil when either side has no labels.
+    func knnMonitor(precision: DType, observer: TrainingObserver?) throws -> (Double, Double)? {
+        guard let test, test.classCount != nil, let labels = trainLabels else { return nil }
+        observer?.note("kNN monitor: features of \(test.count) test images")
+        let features = try FeatureExtractor.extract(model: model, dataset: test, transform: AugmentationPresets.pipeline(named: config.evalTransform),
+                                                    batchSize: 256, precision: precision, head: true, workers: config.workers)
+        guard let head = features.head, let testLabels = features.labels else { return nil }
+        let knn = WeightedKNN(k: min(config.knnK, trainIndices.count), temperature: config.knnTemperature)
+        let report = try knn.evaluate(train: bank.storage, trainLabels: labels.map { Int($0) }, test: head, testLabels: testLabels,
+                                      dimension: features.headDimension, classCount: max(train.classCount ?? 0, test.classCount ?? 0))
+        return (report.top1 * 100, report.top5 * 100)
+    }
+
+    /// Writes the whole training state atomically (temporary file, fsync, rename).
+    func saveCheckpoint(to url: URL) throws {
+        let archive = try Checkpoint.archive(config: config, progress: progress, model: model, optimizer: optimizer,
+                                             bank: bank, table: invp?.table)
+        try archive.write(to: url.path)
+    }
+
+    private func appendMetrics(_ record: EpochRecord) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var line = try encoder.encode(record)
+        line.append(0x0A)
+        if let handle = try? FileHandle(forWritingTo: metricsFile) {
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+        } else {
+            try line.write(to: metricsFile)
+        }
+    }
+}
+
+/// Writes `data` to `url` through a temporary file and a rename, so readers never see half a file.
+func writeAtomically(_ data: Data, to url: URL) throws {
+    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+    try data.write(to: temporary)
+    _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+}

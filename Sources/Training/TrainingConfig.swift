@@ -1,0 +1,126 @@
+import Foundation
+import Methods
+import Models
+
+/// Which self-supervised objective a run optimises.
+public enum MethodKind: String, Codable, Sendable, CaseIterable {
+    /// Invariance Propagation (instance term + propagated hard positives).
+    case invp
+    /// Instance discrimination over the whole bank (Wu et al. 2018).
+    case npid
+    /// InvP with the invariance term off (the ablation).
+    case instance
+}
+
+/// The learning-rate decay after warm-up.
+public enum DecayKind: String, Codable, Sendable, CaseIterable {
+    /// Cosine to zero over the run.
+    case cosine
+    /// ×gamma at each milestone epoch.
+    case multistep
+    /// Constant.
+    case constant
+}
+
+/// Everything that defines a training run; saved as `config.json` beside the run and inside
+/// every checkpoint, so a run can be resumed and reproduced.
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    /// Name of the preset this configuration started from.
+    public var preset: String = "fashion-mnist"
+    /// Dataset name (see `invprop datasets`) and optional directory.
+    public var dataset: String = "fashion-mnist"
+    /// Dataset directory (nil: the default places).
+    public var dataDir: String?
+    /// Use only the first N training images (nil: all).
+    public var trainSubset: Int?
+    /// Augmentation preset for training and the deterministic transform for evaluation.
+    public var augmentation: String = "fashion-mnist-invp"
+    /// Transform used to compute test features for the kNN monitor.
+    public var evalTransform: String = "fashion-mnist-eval"
+    /// The network.
+    public var model = ResNetConfig(depth: 18, stem: .cifar, inputChannels: 1, width: 0.25, head: .linear, outputDimension: 128)
+    /// The objective.
+    public var method: MethodKind = .invp
+    /// InvP options (τ, m, M, k, L, P, λ, warm-up, …); τ and m also serve NPID.
+    public var invp = InvPConfig()
+    /// Epochs and batch size.
+    public var epochs: Int = 15, batchSize: Int = 128
+    /// SGD settings.
+    public var learningRate: Float = 0.03, momentum: Float = 0.9, nesterov: Bool = false, weightDecay: Float = 5e-4
+    /// Exclude batch-norm and bias parameters from weight decay.
+    public var excludeNormFromDecay: Bool = false
+    /// Schedule after `warmupEpochs` epochs of linear warm-up.
+    public var decay: DecayKind = .cosine
+    /// Milestones and factor for multi-step decay.
+    public var milestones: [Int] = [], gamma: Float = 0.1
+    /// Linear learning-rate warm-up, in epochs.
+    public var warmupEpochs: Double = 0
+    /// "fp32" or "bf16".
+    public var precision: String = "fp32"
+    /// Compute threads (nil: all cores) and loader worker threads.
+    public var threads: Int?
+    /// Loader threads.
+    public var workers: Int = 1
+    /// Seed of initialisation, bank, shuffling and augmentation.
+    public var seed: UInt64 = 0
+    /// kNN monitor: neighbours K, temperature σ, every how many epochs (0: never).
+    public var knnK: Int = 200, knnTemperature: Float = 0.07, knnEvery: Int = 1
+    /// Also write a checkpoint every this many steps inside an epoch (0: only at epoch ends).
+    public var checkpointEverySteps: Int = 0
+    /// Log positive purity (needs labels; never used for training).
+    public var purity: Bool = true
+
+    /// A configuration with every default (the Fashion-MNIST CPU preset).
+    public init() {}
+
+    /// Throws a message naming the first option that is out of range.
+    public func validate() throws {
+        func fail(_ m: String) -> Error { TrainingError.invalidOption(m) }
+        guard epochs >= 1 else { throw fail("--epochs must be ≥ 1, got \(epochs)") }
+        guard batchSize >= 2 else { throw fail("--batch-size must be ≥ 2 (batch norm needs two images), got \(batchSize)") }
+        guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be > 0, got \(learningRate)") }
+        guard (0..<1).contains(momentum) else { throw fail("--momentum must be in [0, 1), got \(momentum)") }
+        guard weightDecay >= 0 else { throw fail("--weight-decay must be ≥ 0, got \(weightDecay)") }
+        guard ["fp32", "bf16"].contains(precision) else { throw fail("--precision must be fp32 or bf16, got \(precision)") }
+        if let threads, threads < 1 { throw fail("--threads must be ≥ 1, got \(threads)") }
+        guard workers >= 0 else { throw fail("--workers must be ≥ 0, got \(workers)") }
+        if let trainSubset, trainSubset < batchSize { throw fail("--train-subset \(trainSubset) is smaller than the batch size \(batchSize)") }
+        guard knnK >= 1, knnTemperature > 0, knnEvery >= 0 else { throw fail("--knn-k must be ≥ 1, --knn-temperature > 0, --knn-every ≥ 0") }
+        guard checkpointEverySteps >= 0 else { throw fail("--checkpoint-every must be ≥ 0") }
+        guard warmupEpochs >= 0, warmupEpochs < Double(epochs) else { throw fail("--lr-warmup must be in [0, epochs), got \(warmupEpochs)") }
+        if decay == .multistep && milestones != milestones.sorted() { throw fail("--milestones must be increasing, got \(milestones)") }
+        try model.validate()
+    }
+
+    /// The configuration as pretty JSON (sorted keys).
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Decodes `json()` output.
+    public static func decode(_ json: String, source: String) throws -> TrainingConfig {
+        do { return try JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8)) } catch {
+            throw TrainingError.corrupt(path: source, reason: "configuration does not decode: \(error)")
+        }
+    }
+}
+
+/// Errors of the training layer, each naming the option or file concerned.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    /// An option out of range.
+    case invalidOption(String)
+    /// A checkpoint or run file that cannot be used.
+    case corrupt(path: String, reason: String)
+    /// The loss became NaN or infinite.
+    case diverged(String)
+
+    public var description: String {
+        switch self {
+        case .invalidOption(let m): return m
+        case .corrupt(let path, let reason): return "\(path): \(reason)"
+        case .diverged(let m): return m
+        }
+    }
+}
