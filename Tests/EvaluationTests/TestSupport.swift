@@ -1,0 +1,38 @@
+import Foundation
+import Randomness
+
+extension SeededGenerator {
+    /// A standard normal sample as Float, for synthetic features.
+    mutating func gaussian() -> Float { Float(normal()) }
+}
+
+/// Runs python3 with `script` on stdin; nil when python3 (with numpy) is not installed.
+func runPython(_ script: String) -> (status: Int32, output: String)? {
+    let candidates = ["/usr/bin/python3", "/usr/local/bin/python3"]
+    guard let python = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        return nil
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = ["-c", script]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    do { try process.run() } catch { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// True when python3 can import numpy and scipy (the cross-checks need them).
+let pythonWithNumpy: Bool = {
+    guard let result = runPython("import numpy, scipy.optimize") else { return false }
+    return result.status == 0
+}()
+
+/// A fresh temporary directory for one test.
+func temporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "invprop-eval-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
