@@ -6,15 +6,12 @@ extension SeededGenerator {
     mutating func gaussian() -> Float { Float(normal()) }
 }
 
-/// Runs python3 with `script` on stdin; nil when python3 (with numpy) is not installed.
+/// Runs `python3 -c script` (found through PATH, so pyenv/venv interpreters count); nil when it
+/// cannot be started. Status 127 means python3 is not on PATH.
 func runPython(_ script: String) -> (status: Int32, output: String)? {
-    let candidates = ["/usr/bin/python3", "/usr/local/bin/python3"]
-    guard let python = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        return nil
-    }
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = ["-c", script]
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script]
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
