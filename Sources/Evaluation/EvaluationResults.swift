@@ -24,6 +24,27 @@ public struct EvaluationContext: Codable, Equatable, Sendable {
     }
 }
 
+/// The accuracy numbers of a classification protocol as stored in result files (fractions in [0, 1]).
+public struct AccuracySummary: Codable, Equatable, Sendable {
+    /// Test samples N.
+    public var testCount: Int
+    /// Top-1 and top-5 accuracy.
+    public var top1: Double, top5: Double
+    /// Per-class top-1 accuracy, [C] (0 for classes without test samples).
+    public var perClassAccuracy: [Double]
+    /// Test samples per class, [C].
+    public var perClassCount: [Int]
+
+    /// The summary of a classification report (predictions are left out of result files).
+    public init(_ report: ClassificationReport) {
+        testCount = report.predictions.count
+        top1 = report.top1
+        top5 = report.top5
+        perClassAccuracy = report.perClassAccuracy
+        perClassCount = report.perClassTotal
+    }
+}
+
 /// One line of the summary table; absent metrics print as "-".
 public struct ResultRow: Equatable, Sendable {
     /// Protocol name ("knn", "linear", ...).
@@ -62,12 +83,10 @@ public struct KNNResult: EvaluationRecord, Equatable {
     public var k: Int
     /// Temperature σ.
     public var temperature: Float
-    /// Training (memory bank) and test sample counts, and the feature dimension.
-    public var trainCount: Int, testCount: Int, dimension: Int
-    /// Top-1 and top-5 accuracy.
-    public var top1: Double, top5: Double
-    /// Per-class top-1 accuracy, [C], and test samples per class, [C].
-    public var perClassAccuracy: [Double], perClassCount: [Int]
+    /// Training (memory bank) sample count and the feature dimension.
+    public var trainCount: Int, dimension: Int
+    /// Test accuracy.
+    public var accuracy: AccuracySummary
     /// Wall time in seconds.
     public var seconds: Double
 
@@ -78,18 +97,15 @@ public struct KNNResult: EvaluationRecord, Equatable {
         k = knn.k
         temperature = knn.temperature
         self.trainCount = trainCount
-        testCount = report.predictions.count
         self.dimension = dimension
-        top1 = report.top1
-        top5 = report.top5
-        perClassAccuracy = report.perClassAccuracy
-        perClassCount = report.perClassTotal
+        accuracy = AccuracySummary(report)
         self.seconds = seconds
     }
 
     /// The table row.
     public var row: ResultRow {
-        ResultRow(protocolName: protocolName, parameters: "K=\(k) σ=\(temperature)", top1: top1, top5: top5,
+        ResultRow(protocolName: protocolName, parameters: "K=\(k) σ=\(temperature)",
+                  top1: accuracy.top1, top5: accuracy.top5,
                   seconds: seconds)
     }
 }
@@ -103,12 +119,10 @@ public struct LinearProbeResult: EvaluationRecord, Equatable {
     public var context: EvaluationContext
     /// The training configuration.
     public var probe: LinearProbe
-    /// Training and test sample counts, and the feature dimension.
-    public var trainCount: Int, testCount: Int, dimension: Int
-    /// Top-1 and top-5 test accuracy.
-    public var top1: Double, top5: Double
-    /// Per-class top-1 accuracy, [C], and test samples per class, [C].
-    public var perClassAccuracy: [Double], perClassCount: [Int]
+    /// Training sample count and the feature dimension.
+    public var trainCount: Int, dimension: Int
+    /// Test accuracy.
+    public var accuracy: AccuracySummary
     /// Mean training loss per epoch.
     public var epochLosses: [Float]
     /// Wall time in seconds.
@@ -122,12 +136,8 @@ public struct LinearProbeResult: EvaluationRecord, Equatable {
         self.context = context
         self.probe = probe
         self.trainCount = trainCount
-        testCount = report.predictions.count
         self.dimension = dimension
-        top1 = report.top1
-        top5 = report.top5
-        perClassAccuracy = report.perClassAccuracy
-        perClassCount = report.perClassTotal
+        accuracy = AccuracySummary(report)
         self.epochLosses = epochLosses
         self.seconds = seconds
     }
@@ -137,7 +147,7 @@ public struct LinearProbeResult: EvaluationRecord, Equatable {
         ResultRow(protocolName: protocolName,
                   parameters: "lr=\(probe.learningRate) ep=\(probe.epochs) bs=\(probe.batchSize)"
                       + (probe.standardize ? " std" : ""),
-                  top1: top1, top5: top5, seconds: seconds)
+                  top1: accuracy.top1, top5: accuracy.top5, seconds: seconds)
     }
 }
 
@@ -155,12 +165,8 @@ public struct SemiSupervisedResult: EvaluationRecord, Equatable {
     public var backboneLearningRate: Float, classifierLearningRateMultiplier: Float
     /// Weight decay, batch size and epochs.
     public var weightDecay: Float, batchSize: Int, epochs: Int
-    /// Test sample count.
-    public var testCount: Int
-    /// Top-1 and top-5 test accuracy.
-    public var top1: Double, top5: Double
-    /// Per-class top-1 accuracy, [C], and test samples per class, [C].
-    public var perClassAccuracy: [Double], perClassCount: [Int]
+    /// Test accuracy.
+    public var accuracy: AccuracySummary
     /// Wall time in seconds.
     public var seconds: Double
 
@@ -178,18 +184,14 @@ public struct SemiSupervisedResult: EvaluationRecord, Equatable {
         self.weightDecay = weightDecay
         self.batchSize = batchSize
         self.epochs = epochs
-        testCount = report.predictions.count
-        top1 = report.top1
-        top5 = report.top5
-        perClassAccuracy = report.perClassAccuracy
-        perClassCount = report.perClassTotal
+        accuracy = AccuracySummary(report)
         self.seconds = seconds
     }
 
     /// The table row.
     public var row: ResultRow {
         ResultRow(protocolName: protocolName, parameters: "labels=\(labels) n=\(labelledCount) ep=\(epochs)",
-                  top1: top1, top5: top5, seconds: seconds)
+                  top1: accuracy.top1, top5: accuracy.top5, seconds: seconds)
     }
 }
 

@@ -15,7 +15,7 @@ import Testing
                                         dataset: "fashion-mnist", features: "memory-bank", date: nil)
         let knn = KNNResult(context: context, knn: WeightedKNN(), report: try report(), trainCount: 10,
                             dimension: 128, seconds: 1.25)
-        #expect(abs(knn.top1 - 2.0 / 3) < 1e-12 && knn.perClassAccuracy == [1, 0.5])
+        #expect(abs(knn.accuracy.top1 - 2.0 / 3) < 1e-12 && knn.accuracy.perClassAccuracy == [1, 0.5])
         try EvaluationReport.write(knn, to: directory + "/knn.json")
         #expect(try EvaluationReport.read(KNNResult.self, from: directory + "/knn.json") == knn)
         let text = String(decoding: try EvaluationReport.json(knn), as: UTF8.self)
