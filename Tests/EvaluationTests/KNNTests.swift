@@ -98,6 +98,20 @@ import Testing
         }
     }
 
+    @Test func topFiveCountsTheFifthButNotTheSixthClass() throws {
+        // Six classes, one training vector each, at angles 0°, 10°, …, 50° from the query (1, 0):
+        // class c is the (c+1)-th most similar, so label 4 is a top-5 hit and label 5 is not.
+        let train: [Float] = (0..<6).flatMap { c -> [Float] in
+            let angle = Float(c) * 10 * .pi / 180
+            return [cos(angle), sin(angle)]
+        }
+        let report = try WeightedKNN(k: 6).evaluate(train: train, trainLabels: [0, 1, 2, 3, 4, 5],
+                                                    test: [1, 0, 1, 0], testLabels: [4, 5], dimension: 2)
+        #expect(report.topKRank == 5)
+        #expect(report.predictions == [0, 0])
+        #expect(report.top1 == 0 && report.top5 == 0.5)
+    }
+
     @Test func badInputsThrowClearErrors() {
         let knn = WeightedKNN()
         #expect(throws: EvaluationError.self) {
