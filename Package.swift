@@ -51,6 +51,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors", "Randomness"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Codecs", "Randomness"]),
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Kernels", "SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI"]),
     ],
     swiftLanguageModes: [.v5]
