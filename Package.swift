@@ -43,6 +43,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimized),
         .executableTarget(name: "invprop", dependencies: ["InvpropCLI"], swiftSettings: optimized),
+        // Report: the self-contained HTML page of a run directory, and montage composition.
+        .target(name: "Report", dependencies: ["Codecs"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Codecs", "Randomness"]),
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs"]),
     ],
     swiftLanguageModes: [.v5]
 )
