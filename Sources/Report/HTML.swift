@@ -44,6 +44,7 @@ enum HTML {
     svg.chart .label { font-size: 12px; fill: #1f2328; }
     svg.chart .legend { font-size: 12px; fill: #1f2328; }
     .empty { color: var(--muted); font-style: italic; padding: 40px 0; text-align: center; }
+    .scroll { overflow-x: auto; }
     table { border-collapse: collapse; width: 100%; }
     th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
     th { background: var(--panel); font-weight: 600; }
@@ -58,7 +59,7 @@ enum HTML {
                             overflow-wrap: anywhere; }
     .montages { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
     figure { margin: 0; max-width: 100%; }
-    figure img { display: block; max-width: 100%; image-rendering: pixelated; border: 1px solid var(--line); }
+    figure img { display: block; max-width: 100%; height: auto; image-rendering: pixelated; border: 1px solid var(--line); }
     figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; max-width: 560px; }
     footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
     """

@@ -40,7 +40,7 @@ public enum JSONValue: Equatable, Sendable, Decodable {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch let error as DecodingError {
-            throw JSONSyntaxError(reason: JSONSyntaxError.describe(error))
+            throw JSONSyntaxError(reason: JSONSyntaxError.locate(data) ?? JSONSyntaxError.describe(error))
         }
     }
 
@@ -99,6 +99,17 @@ public struct JSONSyntaxError: Error, CustomStringConvertible {
 
     /// The reason, for messages.
     public var description: String { reason }
+
+    /// Where the syntax error is ("Invalid value around character 7."): `JSONDecoder` only says
+    /// the data is not valid JSON, while `JSONSerialization` reports the position.
+    static func locate(_ data: Data) -> String? {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return nil
+        } catch {
+            return (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+        }
+    }
 
     /// The most specific message a `DecodingError` carries (the underlying parser's, if any).
     static func describe(_ error: DecodingError) -> String {

@@ -8,15 +8,20 @@ enum NumberFormatting {
         return "\(value)"
     }
 
-    /// A value for a table cell: integers as is, ≥ 1000 without decimals, ≥ 1 with two, else four
-    /// significant-looking decimals (accuracies in percent read 84.37, NMI reads 0.6512).
+    /// A value for a table cell: integers as is, ≥ 1000 without decimals, ≥ 1 with two, else up to
+    /// four decimals (accuracies in percent read 84.37, NMI reads 0.6512, σ reads 0.07).
     static func table(_ value: Double) -> String {
         guard value.isFinite else { return "\(value)" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
         let magnitude = abs(value)
         if magnitude >= 1000 { return String(format: "%.0f", value) }
         if magnitude >= 1 { return String(format: "%.2f", value) }
-        if magnitude >= 1e-3 { return String(format: "%.4f", value) }
+        if magnitude >= 1e-3 {
+            // 0.0700 reads better as 0.07; whole-percent columns keep their two decimals above.
+            var text = String(format: "%.4f", value)
+            while text.hasSuffix("0") { text.removeLast() }
+            return text
+        }
         return String(format: "%.3g", value)
     }
 

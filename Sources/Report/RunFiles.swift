@@ -121,6 +121,14 @@ public struct MontageFigure: Equatable, Sendable {
     public var caption: String
     /// The PNG file's bytes, embedded as they are.
     public var pngBytes: [UInt8]
+
+    /// Width and height from the PNG header (no decoding); nil when the header is cut short.
+    public var pixelSize: (width: Int, height: Int)? {
+        // Signature (8), IHDR length (4) and type (4), then big-endian width and height.
+        guard pngBytes.count >= 24, pngBytes[12..<16].elementsEqual("IHDR".utf8) else { return nil }
+        let readUInt32 = { (offset: Int) in pngBytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        return (readUInt32(16), readUInt32(20))
+    }
 }
 
 /// Reading the files of a run directory, each error naming its file.

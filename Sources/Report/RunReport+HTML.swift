@@ -166,7 +166,8 @@ extension RunReport {
         columns = EvaluationResult.displayOrder(columns)
         let hasDetails = evaluations.contains { !$0.details.isEmpty }
 
-        html += "<table class=\"evaluations\">\n<thead><tr><th>protocol</th>"
+        // The wrapper scrolls sideways on narrow screens instead of squeezing many metric columns.
+        html += "<div class=\"scroll\"><table class=\"evaluations\">\n<thead><tr><th>protocol</th>"
         for column in columns { html += "<th class=\"number\">\(HTML.escape(column))</th>" }
         if hasDetails { html += "<th>details</th>" }
         html += "</tr></thead>\n<tbody>\n"
@@ -183,10 +184,13 @@ extension RunReport {
             }
             html += "</tr>\n"
         }
-        return html + "</tbody>\n</table>\n"
+        return html + "</tbody>\n</table></div>\n"
     }
 
     // MARK: Montages
+
+    /// The width a montage is enlarged towards, in CSS pixels (by a whole factor, at most 3).
+    static let montageDisplayWidth = 720
 
     /// Each montage as an embedded PNG with its caption.
     func montageSection() -> String {
@@ -198,7 +202,13 @@ extension RunReport {
         html += "matches the anchor's, red when it does not, grey when unknown.</p>\n<div class=\"montages\">\n"
         for montage in montages {
             let encoded = Data(montage.pngBytes).base64EncodedString()
-            html += "<figure><img src=\"data:image/png;base64,\(encoded)\" alt=\"\(HTML.escape(montage.caption))\">"
+            // Small montages (dataset images are often 28–96 px) are shown 2–3× larger, pixel-sharp.
+            var size = ""
+            if let pixels = montage.pixelSize, pixels.width > 0 {
+                let scale = min(3, max(1, Self.montageDisplayWidth / pixels.width))
+                size = " width=\"\(pixels.width * scale)\" height=\"\(pixels.height * scale)\""
+            }
+            html += "<figure><img src=\"data:image/png;base64,\(encoded)\"\(size) alt=\"\(HTML.escape(montage.caption))\">"
             html += "<figcaption>\(HTML.escape(montage.caption))</figcaption></figure>\n"
         }
         return html + "</div>\n"

@@ -26,6 +26,7 @@ import Testing
         #expect(NumberFormatting.tick(3e-5, step: 1e-5) == "3.0e-05")
         #expect(NumberFormatting.tick(600, step: 100) == "600")
         #expect(NumberFormatting.table(84.37) == "84.37" && NumberFormatting.table(0.6512) == "0.6512")
+        #expect(NumberFormatting.table(0.07) == "0.07" && NumberFormatting.table(0.0005) == "0.0005")
         #expect(NumberFormatting.table(200) == "200" && NumberFormatting.table(1234.6) == "1235")
         #expect(NumberFormatting.duration(seconds: 955) == "15 min 55 s")
         #expect(NumberFormatting.duration(seconds: 3725) == "1 h 02 min")

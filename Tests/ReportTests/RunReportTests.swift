@@ -76,7 +76,7 @@ import Testing
         let report = try RunReport.load(runDirectory: run)
         #expect(report.evaluations.map(\.protocolName) == ["cluster", "knn"])
         let table = section(report.html(), from: "<table class=\"evaluations\">", to: "</table>")
-        for number in ["84.37", "99.12", "0.6512", "0.4821", "61.25", "200"] {
+        for number in ["84.37", "99.12", "0.6512", "0.4821", "61.25", "200", "0.07"] {
             #expect(table.contains(">\(number)</td>"), "missing \(number)")
         }
         #expect(table.contains("<th class=\"number\">top1</th><th class=\"number\">top5</th><th class=\"number\">accuracy</th>"))
@@ -96,6 +96,8 @@ import Testing
             let image = try PNGCodec.decode(bytes, channels: 3)
             #expect(image == (try SyntheticRun.montage()))
         }
+        // 6 cells of 56 px + 2 × 3 px frame + 4 px padding, and 4 rows: shown at natural size.
+        #expect(html.contains("width=\"400\" height=\"268\" alt=\"Epoch 10"))
         #expect(html.contains("<figcaption>Epoch 10: four test anchors (blue) and their propagated positives</figcaption>"))
     }
 
@@ -121,6 +123,17 @@ import Testing
         #expect(svgElement(html, id: "chart-invariance-weight") == nil)
     }
 
+    @Test func smallMontageIsEnlargedAndCaptionedByItsName() throws {
+        let (root, run) = try SyntheticRun.make()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let small = try DecodedImage(height: 50, width: 100, channels: 1, pixels: [UInt8](repeating: 99, count: 5000))
+        try Data(PNGCodec.encode(small)).write(to: run.appendingPathComponent("montages/small.png"))
+        let report = try RunReport.load(runDirectory: run)
+        #expect(report.montages.map(\.fileName) == ["positives-epoch-10.png", "small.png"])
+        #expect(report.montages.last?.caption == "small")
+        #expect(report.html().contains("width=\"300\" height=\"150\" alt=\"small\""))
+    }
+
     @Test func malformedMetricsLineNamesFileAndLine() throws {
         let (root, run) = try SyntheticRun.make()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -134,7 +147,9 @@ import Testing
             return
         }
         #expect(path == metrics.path && line == 3)
-        #expect(error.description.hasPrefix("\(metrics.path):3: not valid JSON"))
+        // The parser's own words follow (Foundation's wording, so only their presence is checked).
+        #expect(error.description.hasPrefix("\(metrics.path):3: not valid JSON: "))
+        #expect(error.description.count > "\(metrics.path):3: not valid JSON: ".count)
 
         // A known numeric key holding text is an error too, on its own line.
         lines[2] = SyntheticRun.metricsLines()[2]
