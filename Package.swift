@@ -43,6 +43,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimized),
         .executableTarget(name: "invprop", dependencies: ["InvpropCLI"], swiftSettings: optimized),
+        // Report: the self-contained HTML page of a run directory, and montage composition.
+        .target(name: "Report", dependencies: ["Codecs"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Kernels", "SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs"]),
     ],
     swiftLanguageModes: [.v5]
 )
