@@ -36,15 +36,15 @@ let package = Package(
         .target(name: "Data", dependencies: ["Codecs", "Randomness"], swiftSettings: optimized),
         // Methods: InvP, NPID (loss + memory bank + schedule).
         .target(name: "Methods", dependencies: ["NN", "Kernels"], swiftSettings: optimized),
-        .target(name: "Evaluation", dependencies: ["Models", "Data", "Methods"], swiftSettings: optimized),
+        .target(name: "Evaluation", dependencies: ["Models", "Data", "Methods", "Kernels", "Randomness", "SafeTensors"], swiftSettings: optimized),
         .target(name: "Training", dependencies: ["Models", "Data", "Methods", "Evaluation", "SafeTensors"], swiftSettings: optimized),
         .target(name: "InvpropCLI", dependencies: [
-            "Training", "Evaluation",
+            "Training", "Evaluation", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimized),
         .executableTarget(name: "invprop", dependencies: ["InvpropCLI"], swiftSettings: optimized),
         // Report: the self-contained HTML page of a run directory, and montage composition.
-        .target(name: "Report", dependencies: ["Codecs"]),
+        .target(name: "Report", dependencies: ["Codecs"], swiftSettings: optimized),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors", "Randomness"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Codecs", "Randomness"]),
-        .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors"]),
+        .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Kernels", "SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs"]),

@@ -5,6 +5,6 @@ public struct InvpropCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "invprop",
         abstract: "Self-supervised visual representations with Invariance Propagation, on a CPU.",
-        subcommands: [BenchCommand.self])
+        subcommands: [TrainCommand.self, BenchCommand.self])
     public init() {}
 }

@@ -130,6 +130,7 @@ public final class Trainer {
 
         // Data.
         let channels = config.model.inputChannels
+        let train: any ImageDataset
         if config.dataset == "shapes" {
             train = try ShapesDataset(count: config.trainSubset ?? 2000, seed: config.seed)
             test = try ShapesDataset(count: 400, seed: config.seed &+ 1)
@@ -137,6 +138,7 @@ public final class Trainer {
             train = try DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .train, channels: channels)
             test = try? DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .test, channels: channels)
         }
+        self.train = train
         guard train.channels == channels else {
             throw TrainingError.invalidOption("dataset \(train.name) has \(train.channels)-channel images but the model takes \(channels) (--in-channels)")
         }
@@ -357,5 +359,7 @@ public final class Trainer {
 func writeAtomically(_ data: Data, to url: URL) throws {
     let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
     try data.write(to: temporary)
-    _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+    guard rename(temporary.path, url.path) == 0 else {
+        throw TrainingError.corrupt(path: url.path, reason: "cannot replace the file: \(String(cString: strerror(errno)))")
+    }
 }
