@@ -43,7 +43,7 @@ struct BenchStep: ParsableCommand {
                 FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
             })
         }
-        let torch = noTorch ? [] : TorchComparison.run(script: torchScript, threads: ComputeThreads.count, batchSize: batchSize, steps: steps, depth: depth, width: width)
+        let torch = noTorch ? [] : TorchComparison.run(script: torchScript, threads: ComputeThreads.count, batchSize: batchSize, steps: steps, warmup: warmup)
         print("")
         print("| implementation | step (median) | images/s | peak memory |")
         print("|---|---|---|---|")
@@ -64,13 +64,13 @@ struct BenchStep: ParsableCommand {
 enum TorchComparison {
     struct Line: Decodable { var mode: String; var step_s_median: Double; var images_per_s: Double; var peak_rss_mb: Double }
 
-    static func run(script: String, threads: Int, batchSize: Int, steps: Int, depth: Int, width: Double) -> [Line] {
+    static func run(script: String, threads: Int, batchSize: Int, steps: Int, warmup: Int) -> [Line] {
         guard FileManager.default.fileExists(atPath: script) else {
             print("(PyTorch comparison skipped: \(script) not found)"); return []
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--threads", "\(threads)", "--batch-size", "\(batchSize)", "--steps", "\(steps)"]
+        process.arguments = ["python3", script, "--threads", "\(threads)", "--batch", "\(batchSize)", "--warmup", "\(warmup)", "--steps", "\(steps)"]
         let pipe = Pipe()
         process.standardOutput = pipe
         do { try process.run() } catch { print("(PyTorch comparison skipped: \(error))"); return [] }
