@@ -5,6 +5,7 @@ public struct InvpropCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "invprop",
         abstract: "Self-supervised visual representations with Invariance Propagation, on a CPU.",
-        subcommands: [TrainCommand.self, BenchCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, EmbedCommand.self, NeighborsCommand.self, ReportCommand.self,
+                      BenchCommand.self])
     public init() {}
 }
