@@ -269,6 +269,18 @@ public final class EvaluationSession {
         return (try archive.floats("method.bank"), entry.shape[1])
     }
 
+    /// Training-set features [N, D] and D: the saved bank, or head features recomputed with the evaluation transform.
+    public func trainingFeatures(_ source: KNNTrainFeatures, progress: (String) -> Void = { _ in }) throws -> (features: [Float], dimension: Int) {
+        switch source {
+        case .bank:
+            return try bank()
+        case .recompute:
+            progress("features of \(trainIndices.count) training images")
+            let f = try features(.train)
+            return (f.head ?? [], f.headDimension)
+        }
+    }
+
     /// The saved neighbour table (InvP runs only).
     public func neighbourTable() throws -> NeighbourTable {
         try requireTrainingDataset("neighbour table")

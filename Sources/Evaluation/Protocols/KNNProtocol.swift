@@ -30,16 +30,7 @@ public struct KNNProtocol: Sendable {
         }
         let ((report, trainCount, dimension), seconds) = try timed { () throws -> (ClassificationReport, Int, Int) in
             let trainLabels = try session.labels(.train)
-            let train: [Float], dimension: Int
-            switch trainFeatures {
-            case .bank:
-                (train, dimension) = try session.bank()
-            case .recompute:
-                progress("features of \(trainLabels.count) training images")
-                let f = try session.features(.train)
-                train = f.head ?? []
-                dimension = f.headDimension
-            }
+            let (train, dimension) = try session.trainingFeatures(trainFeatures, progress: progress)
             progress("features of the test images")
             let test = try session.features(.test)
             guard let testLabels = test.labels, let testHead = test.head else {

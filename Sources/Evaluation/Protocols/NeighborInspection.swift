@@ -48,15 +48,7 @@ public struct NeighborInspection: Sendable {
             throw EvaluationError(.invalidArgument, "--images: index \(bad) is outside the \(n) training images (0..<\(n))")
         }
         let labels = (try? session.labels(.train)).map { list in { (i: Int) -> Int? in list[i] } } ?? { _ in nil }
-        let database: [Float], dimension: Int
-        switch features {
-        case .bank:
-            (database, dimension) = try session.bank()
-        case .recompute:
-            progress("features of \(n) training images")
-            let f = try session.features(.train)
-            (database, dimension) = (f.head ?? [], f.headDimension)
-        }
+        let (database, dimension) = try session.trainingFeatures(features, progress: progress)
         let normalized = FeatureMatrix.l2Normalized(database, dimension: dimension)
         let queries = anchors.flatMap { normalized[$0 * dimension..<($0 + 1) * dimension] }
         // One extra neighbour, since each anchor finds itself first.
