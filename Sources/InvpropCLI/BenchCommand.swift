@@ -1,4 +1,5 @@
 import ArgumentParser
+import Data
 import Foundation
 import Kernels
 import Models
@@ -8,7 +9,7 @@ import Training
 /// `invprop bench`: performance measurements.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure training-step and data-loading speed.",
-                                                    subcommands: [BenchStep.self])
+                                                    subcommands: [BenchStep.self, BenchData.self])
 }
 
 /// `invprop bench step`: full training step of a ResNet, fp32 and bf16, beside PyTorch.
@@ -80,5 +81,41 @@ enum TorchComparison {
         let parsed = lines.compactMap { try? JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
         if parsed.isEmpty { print("(PyTorch comparison produced no results; is torch installed? exit \(process.terminationStatus))") }
         return parsed
+    }
+}
+
+/// `invprop bench data`: loader throughput of the training pipelines, median of several runs.
+struct BenchData: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "data",
+        abstract: "Images per second the loader delivers with the CIFAR and Fashion-MNIST training pipelines.")
+
+    @Option(help: "Batch size.") var batchSize = 128
+    @Option(help: "Batches per run.") var batches = 40
+    @Option(help: "Runs (median reported).") var runs = 5
+    @Option(help: "Loader threads.") var workers = 1
+
+    func validate() throws {
+        guard batchSize >= 1, batches >= 1, runs >= 1, workers >= 0 else {
+            throw ValidationError("--batch-size, --batches and --runs must be ≥ 1 and --workers ≥ 0")
+        }
+    }
+
+    func run() throws {
+        var cases: [(String, any ImageDataset, String)] = [
+            ("CIFAR pipeline (cifar-invp) on synthetic 32×32 RGB", SyntheticImageDataset(count: 10_000), "cifar-invp"),
+        ]
+        if let fashion = try? DatasetCatalog.open(name: "fashion-mnist", split: .train) {
+            cases.append(("Fashion-MNIST pipeline (fashion-mnist-invp) on the real training set", fashion, "fashion-mnist-invp"))
+        } else {
+            cases.append(("Fashion-MNIST pipeline on synthetic 28×28 grey", SyntheticImageDataset(count: 10_000, height: 28, width: 28, channels: 1), "fashion-mnist-invp"))
+        }
+        print("invprop bench data: batch \(batchSize), \(batches) batches a run, median of \(runs) runs, \(workers) loader thread(s)")
+        print("| pipeline | images/s (median) | runs |")
+        print("|---|---|---|")
+        for (label, dataset, preset) in cases {
+            let r = try DataBenchmark.measure(dataset: dataset, transform: AugmentationPresets.pipeline(named: preset), batchSize: batchSize,
+                                              workers: workers, batches: batches, runs: runs)
+            print(String(format: "| %@ | %.0f | %@ |", label, r.imagesPerSecond, r.runs.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
+        }
     }
 }

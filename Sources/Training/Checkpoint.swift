@@ -3,6 +3,7 @@ import Methods
 import Models
 import NN
 import SafeTensors
+import Tensors
 
 /// Where training stands, saved in checkpoint metadata.
 public struct TrainingProgress: Codable, Equatable, Sendable {
@@ -62,6 +63,14 @@ public enum Checkpoint {
         a.metadata["config"] = try config.json()
         a.metadata["progress"] = String(decoding: try encoder.encode(progress), as: UTF8.self)
         return a
+    }
+
+    /// Adds `__check__.input` and the model's evaluation-mode `__check__.output` for it, so
+    /// `scripts/check_checkpoint.py` can confirm that PyTorch computes the same function.
+    public static func addSelfCheck(to archive: inout TensorArchive, model: ResNet, input: Tensor) throws {
+        let output = try GradMode.withoutGradients { try model(input, training: false).output }
+        try archive.set("__check__.input", floats: input.toArray(), shape: input.shape)
+        try archive.set("__check__.output", floats: output.toArray(), shape: output.shape)
     }
 
     /// Reads a checkpoint's configuration and progress (checks the format tag).
