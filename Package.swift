@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors", "Randomness"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors", "Randomness", "Training", "Kernels"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Codecs", "Randomness"]),
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Kernels", "SafeTensors"]),
