@@ -35,7 +35,7 @@ let package = Package(
         // Data: readers, augmentations, loader.
         .target(name: "Data", dependencies: ["Codecs", "Randomness"], swiftSettings: optimized),
         // Methods: InvP, NPID (loss + memory bank + schedule).
-        .target(name: "Methods", dependencies: ["NN", "Kernels"], swiftSettings: optimized),
+        .target(name: "Methods", dependencies: ["NN", "Kernels", "Randomness"], swiftSettings: optimized),
         .target(name: "Evaluation", dependencies: ["Models", "Data", "Methods", "Kernels", "Randomness", "SafeTensors"], swiftSettings: optimized),
         .target(name: "Training", dependencies: ["Models", "Data", "Methods", "Evaluation", "SafeTensors"], swiftSettings: optimized),
         .target(name: "InvpropCLI", dependencies: [
@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors", "Randomness", "Training", "Kernels"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Codecs", "Randomness"]),
-        .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Kernels", "SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs"]),

@@ -1,4 +1,5 @@
 import Kernels
+import Randomness
 
 /// The memory bank of InvP and NPID: one D-dim feature per training image, N × D fp32 row-major.
 /// Entries are constants to the loss (no gradient flows into them); they move only by the
@@ -25,8 +26,8 @@ public final class MemoryBank {
         self.dimension = dimension
         self.momentum = momentum
         let bound = 1 / (Float(dimension) / 3).squareRoot()
-        var rng = SplitMix64(seed: seed)
-        storage = (0..<count * dimension).map { _ in (rng.nextUnitFloat() * 2 - 1) * bound }
+        var rng = SeededGenerator(seed: seed, streams: [0xBA4C])
+        storage = (0..<count * dimension).map { _ in rng.uniformFloat(-1, 1) * bound }
     }
 
     /// Replaces all entries by a checkpointed copy of `storage` ([N, D] row-major).

@@ -1,21 +1,6 @@
 import Foundation
 import Kernels
 
-/// SplitMix64: a tiny seedable generator so the bank's initial values depend only on the seed.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) with 24 random bits (a Float's full mantissa).
-    mutating func nextUnitFloat() -> Float { Float(next() >> 40) * (1 / Float(1 << 24)) }
-}
-
 /// Runs `body(range)` over `0..<count` split into one contiguous chunk per compute thread.
 /// Rows of the loss are independent, so they are spread over the same threads oneDNN uses.
 func parallelChunks(_ count: Int, _ body: (Range<Int>) -> Void) {

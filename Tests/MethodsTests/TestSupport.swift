@@ -1,13 +1,14 @@
 import Foundation
 @testable import Methods
+import Randomness
 
-/// A tiny deterministic generator for test data (the library's SplitMix64).
+/// A deterministic generator for test data (the package's seedable generator).
 struct TestRNG {
-    var base: SplitMix64
-    init(seed: UInt64) { base = SplitMix64(seed: seed) }
+    var base: SeededGenerator
+    init(seed: UInt64) { base = SeededGenerator(seed: seed) }
     /// Uniform in [-1, 1).
-    mutating func float() -> Float { base.nextUnitFloat() * 2 - 1 }
-    mutating func int(_ n: Int) -> Int { Int(base.next() % UInt64(n)) }
+    mutating func float() -> Float { base.uniformFloat(-1, 1) }
+    mutating func int(_ n: Int) -> Int { base.int(below: n) }
 }
 
 /// A small InvP problem: random normalised bank, random table, distinct anchors.
