@@ -24,6 +24,8 @@ struct BenchStep: ParsableCommand {
     @Option(help: "Precisions to run: fp32, bf16 or both.") var precision = "both"
     @Option(help: "Width multiplier of the ResNet.") var width = 1.0
     @Option(help: "ResNet depth (18, 34, 50).") var depth = 18
+    @Option(help: "Input channels (1 for grey images; the PyTorch comparison runs only for 3).") var inChannels = 3
+    @Option(help: "Input image size (the PyTorch comparison runs only for 32).") var imageSize = 32
     @Option(help: "PyTorch comparison script (skipped when python3/torch is missing).") var torchScript = "bench/torch_step.py"
     @Flag(help: "Skip the PyTorch comparison.") var noTorch = false
 
@@ -32,19 +34,21 @@ struct BenchStep: ParsableCommand {
         guard steps >= 1, warmup >= 0 else { throw ValidationError("--steps must be ≥ 1 and --warmup ≥ 0") }
         guard ["fp32", "bf16", "both"].contains(precision) else { throw ValidationError("--precision must be fp32, bf16 or both") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
+        guard [1, 3].contains(inChannels), imageSize >= 8 else { throw ValidationError("--in-channels must be 1 or 3 and --image-size ≥ 8") }
     }
 
     func run() throws {
         if let threads { try ComputeThreads.set(threads) }
-        let config = ResNetConfig(depth: depth, stem: .cifar, inputChannels: 3, width: width, head: .linear, outputDimension: 10)
-        print("invprop bench step: ResNet-\(depth) (CIFAR stem, width \(width)), batch \(batchSize), 3×32×32, \(ComputeThreads.count) threads")
+        let config = ResNetConfig(depth: depth, stem: .cifar, inputChannels: inChannels, width: width, head: .linear, outputDimension: 10)
+        print("invprop bench step: ResNet-\(depth) (CIFAR stem, width \(width)), batch \(batchSize), \(inChannels)×\(imageSize)×\(imageSize), \(ComputeThreads.count) threads")
         var ours: [StepBenchmark.Result] = []
         for p in precision == "both" ? [DType.f32, .bf16] : [precision == "fp32" ? .f32 : .bf16] {
-            ours.append(try StepBenchmark.run(config: config, precision: p, batchSize: batchSize, imageSize: 32, warmup: warmup, steps: steps) {
+            ours.append(try StepBenchmark.run(config: config, precision: p, batchSize: batchSize, imageSize: imageSize, warmup: warmup, steps: steps) {
                 FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
             })
         }
-        let torch = noTorch ? [] : TorchComparison.run(script: torchScript, threads: ComputeThreads.count, batchSize: batchSize, steps: steps, warmup: warmup)
+        let comparable = depth == 18 && width == 1 && inChannels == 3 && imageSize == 32
+        let torch = noTorch || !comparable ? [] : TorchComparison.run(script: torchScript, threads: ComputeThreads.count, batchSize: batchSize, steps: steps, warmup: warmup)
         print("")
         print("| implementation | step (median) | images/s | peak memory |")
         print("|---|---|---|---|")
