@@ -205,8 +205,10 @@ public final class Trainer {
         while progress.epoch < config.epochs {
             let e = progress.epoch
             let iterator = loader.epoch(e, skippingBatches: progress.stepInEpoch)
+            // Throughput counts the whole loop: waiting for the loader, the network, the loss and
+            // the memory bank (evaluation and checkpoints are outside it).
+            var stepStart = DispatchTime.now().uptimeNanoseconds
             while let batch = try iterator.next() {
-                let stepStart = DispatchTime.now().uptimeNanoseconds
                 optimizer.learningRate = schedule.rate(atEpoch: Double(e) + Double(progress.stepInEpoch) / Double(steps))
                 let (loss, instance, invariance) = try step(batch, epoch: e, precision: precision)
                 guard loss.isFinite else {
@@ -219,7 +221,9 @@ public final class Trainer {
                 progress.epochLossSums[1] += Double(instance)
                 progress.epochLossSums[2] += Double(invariance)
                 progress.epochImages += batch.count
-                progress.epochSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
+                let stepEnd = DispatchTime.now().uptimeNanoseconds
+                progress.epochSeconds += Double(stepEnd - stepStart) / 1e9
+                stepStart = stepEnd
                 let done = Double(progress.stepInEpoch)
                 let rate = Double(progress.epochImages) / max(progress.epochSeconds, 1e-9)
                 let remainingSteps = Double((config.epochs - e) * steps - progress.stepInEpoch)
@@ -240,6 +244,7 @@ public final class Trainer {
                 if config.checkpointEverySteps > 0 && progress.stepInEpoch % config.checkpointEverySteps == 0 && progress.stepInEpoch < steps {
                     progress.wallSeconds += tick()
                     try saveCheckpoint(to: lastCheckpoint)
+                    stepStart = DispatchTime.now().uptimeNanoseconds
                 }
             }
             let record = try finishEpoch(e, steps: steps, precision: precision, observer: observer, elapsed: tick)
