@@ -88,6 +88,8 @@ public struct EvaluationResult: Equatable, Sendable {
 
     /// The metrics most readers look for first, in this order.
     static let preferredOrder = ["top1", "top5", "accuracy", "nmi", "ari"]
+    /// Numeric fields shown as table columns; everything else is listed as details.
+    static let tableColumns = Set(preferredOrder + ["seconds"])
 
     /// Splits a decoded evaluation object into protocol, ordered metrics and other details.
     init(fileName: String, object: [String: JSONValue]) {
@@ -99,7 +101,18 @@ public struct EvaluationResult: Equatable, Sendable {
         var others: [(name: String, value: JSONValue)] = []
         for key in object.keys.sorted() where key != "protocol" {
             guard let value = object[key] else { continue }
-            if let number = value.numberValue { numbers.append((key, number)) } else { others.append((key, value)) }
+            if let number = value.numberValue, Self.tableColumns.contains(key) {
+                numbers.append((key, number))
+            } else {
+                others.append((key, value))
+                // Result records nest their scores (e.g. "accuracy": {"top1": …}); lift the
+                // headline ones into the table.
+                if case .object(let inner) = value {
+                    for name in Self.preferredOrder where !numbers.contains(where: { $0.name == name }) {
+                        if let number = inner[name]?.numberValue { numbers.append((name, number)) }
+                    }
+                }
+            }
         }
         let order = Self.displayOrder(numbers.map(\.name))
         metrics = order.compactMap { name in numbers.first { $0.name == name } }

@@ -76,11 +76,22 @@ import Testing
         let report = try RunReport.load(runDirectory: run)
         #expect(report.evaluations.map(\.protocolName) == ["cluster", "knn"])
         let table = section(report.html(), from: "<table class=\"evaluations\">", to: "</table>")
-        for number in ["84.37", "99.12", "0.6512", "0.4821", "61.25", "200", "0.07"] {
+        for number in ["84.37", "99.12", "0.6512", "0.4821", "61.25"] {
             #expect(table.contains(">\(number)</td>"), "missing \(number)")
         }
+        // Parameters (K, σ) are listed among the details, not as score columns.
+        for number in ["200", "0.07"] { #expect(table.contains(number), "missing \(number)") }
         #expect(table.contains("<th class=\"number\">top1</th><th class=\"number\">top5</th><th class=\"number\">accuracy</th>"))
         #expect(table.contains("features: memory bank"))
+    }
+
+    /// Result records that nest their scores ("accuracy": {"top1": …}) still show them as columns.
+    @Test func nestedScoresAreLifted() throws {
+        let object = try JSONValue.parse(Data(#"{"protocol": "knn", "accuracy": {"top1": 0.726, "top5": 0.99}, "k": 200}"#.utf8))
+        guard case .object(let fields) = object else { Issue.record("not an object"); return }
+        let result = EvaluationResult(fileName: "eval-knn.json", object: fields)
+        #expect(result.metrics.map(\.name) == ["top1", "top5"])
+        #expect(result.metrics.map(\.value) == [0.726, 0.99])
     }
 
     @Test func montagesAreEmbeddedAsValidPNG() throws {
