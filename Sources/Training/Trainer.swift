@@ -266,6 +266,10 @@ public final class Trainer {
         let (_, output) = try model(x, training: true, precision: precision)
         let f = output.toArray()
         let shape = output.shape
+        guard f.allSatisfy(\.isFinite) else {
+            throw TrainingError.diverged("the network's output became NaN or infinite at epoch \(epoch + 1), step \(progress.stepInEpoch + 1); stopping. "
+                + "The last good checkpoint is \(lastCheckpoint.path) (if any). Try a lower --lr or --precision fp32.")
+        }
         if let invp {
             let wantPurity = config.purity && trainLabels != nil
             let result = try invp.computeLoss(features: f, indices: batch.indices, epoch: epoch, diagnostics: wantPurity)

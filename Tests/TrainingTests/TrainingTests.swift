@@ -120,6 +120,32 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         }
     }
 
+    /// A loss that becomes NaN or infinite stops the run with a clear message and leaves the
+    /// last good checkpoint as it was.
+    @Test func divergenceStopsAndKeepsTheLastGoodCheckpoint() throws {
+        var config = shapesConfig(images: 256, epochs: 3)
+        config.knnEvery = 0
+        config.decay = .multistep
+        config.milestones = [1]
+        config.gamma = 1e12   // epoch 2 trains at lr 1e11: the weights explode
+        let run = temporaryRunDirectory("diverge")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let trainer = try Trainer(config: config, runDirectory: run, resume: false)
+        var before: Data?   // the checkpoint as it was after the last step that went well
+        do {
+            _ = try trainer.run { before = try? Data(contentsOf: trainer.lastCheckpoint); return .none }
+            Issue.record("training at lr 1e11 did not diverge")
+        } catch let error as TrainingError {
+            guard case .diverged(let message) = error else { Issue.record("unexpected \(error)"); return }
+            #expect(message.contains("NaN") || message.contains("inf"), "\(message)")
+            #expect(message.contains("checkpoint-last.safetensors"), "\(message)")
+        }
+        let saved = try #require(before, "no checkpoint after the first epoch")
+        #expect(try Data(contentsOf: trainer.lastCheckpoint) == saved)
+        #expect(try readMetrics(run).count == trainer.progress.epoch)
+        #expect(trainer.progress.epoch >= 1)
+    }
+
     @Test func invalidOptionsAreRejected() throws {
         var c = shapesConfig()
         c.epochs = 0
