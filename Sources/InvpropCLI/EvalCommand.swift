@@ -23,7 +23,7 @@ struct CheckpointSource: ParsableArguments {
     @Option(help: "Dataset directory (default: the checkpoint's, then the usual places).") var dataDir: String?
     @Option(help: "Evaluation transform preset (default: the checkpoint's).") var evalTransform: String?
     @Option(help: "Training images to use: the first N (default: those the checkpoint was trained on).") var trainLimit: Int?
-    @Option(help: "fp32 or bf16 (default: the checkpoint's).") var precision: String?
+    @Option(help: "fp32, bf16 or auto (default: the checkpoint's).") var precision: String?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "Loader threads.") var workers = 1
     @Option(help: "Images per forward pass when computing features.") var featureBatchSize = 256
@@ -32,7 +32,7 @@ struct CheckpointSource: ParsableArguments {
         guard (runDirectory == nil) != (checkpoint == nil) else {
             throw ValidationError("give either RUN_DIR or --checkpoint PATH (exactly one)")
         }
-        if let precision, !["fp32", "bf16"].contains(precision) { throw ValidationError("--precision must be fp32 or bf16, got \(precision)") }
+        if let precision, !["fp32", "bf16", "auto"].contains(precision) { throw ValidationError("--precision must be fp32, bf16 or auto, got \(precision)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         if let trainLimit, trainLimit < 1 { throw ValidationError("--train-limit must be ≥ 1, got \(trainLimit)") }
         guard workers >= 0 else { throw ValidationError("--workers must be ≥ 0, got \(workers)") }

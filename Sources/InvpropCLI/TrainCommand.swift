@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Kernels
 import Methods
 import Models
 import Training
@@ -62,7 +63,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Multistep factor.") var gamma: Float?
     @Option(help: "Linear learning-rate warm-up, epochs.") var lrWarmup: Double?
 
-    @Option(help: "fp32 or bf16.") var precision: String?
+    @Option(help: "fp32, bf16, or auto (bf16 where the CPU runs it natively).") var precision: String?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "Loader threads.") var workers: Int?
     @Option(help: "Seed.") var seed: UInt64?
@@ -141,7 +142,8 @@ struct TrainCommand: ParsableCommand {
         }
         let c = trainer.config
         progress.note("training \(c.method.rawValue) on \(c.dataset) (\(c.preset) preset): ResNet-\(c.model.depth) width \(c.model.width), "
-                      + "\(c.epochs) epochs, batch \(c.batchSize), \(c.precision); run directory \(directory.path)")
+                      + "\(c.epochs) epochs, batch \(c.batchSize), \(trainer.resolvedPrecision == .bf16 ? "bf16" : "fp32") (\(ComputeCapabilities.instructionSet)); "
+                      + "run directory \(directory.path)")
         let interrupt = InterruptFlag()
         let summary: TrainingSummary
         do {

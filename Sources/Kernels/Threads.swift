@@ -13,3 +13,26 @@ public enum ComputeThreads {
         omp_set_num_threads(Int32(n))
     }
 }
+
+/// What the CPU offers oneDNN, for choosing a precision.
+public enum ComputeCapabilities {
+    /// Whether oneDNN runs bf16 natively here (AVX-512 BF16 or AMX); elsewhere bf16 would be
+    /// emulated or unavailable and fp32 is the better choice.
+    public static var hasNativeBF16: Bool {
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        let bf16 = dnnl_cpu_isa_avx512_core_bf16.rawValue
+        return isa & bf16 == bf16
+    }
+
+    /// oneDNN's name for the instruction set it uses (e.g. "avx512_core_bf16").
+    public static var instructionSet: String {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx"
+        case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16"
+        case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni"
+        case dnnl_cpu_isa_avx512_core: return "avx512_core"
+        case dnnl_cpu_isa_avx2: return "avx2"
+        default: return "other (\(dnnl_get_effective_cpu_isa().rawValue))"
+        }
+    }
+}

@@ -7,7 +7,7 @@ import Models
 public enum TrainingPresets {
     /// Preset names with a one-line description each.
     public static let catalog: [(name: String, description: String)] = [
-        ("fashion-mnist", "CPU preset: Fashion-MNIST, ResNet-18 width 0.25 (1 channel), 15 epochs, cosine lr 0.03, InvP warm-up 5"),
+        ("fashion-mnist", "CPU preset: Fashion-MNIST, ResNet-18 width 0.25 (1 channel), 15 epochs, cosine lr 0.03, InvP warm-up 5, bf16 where native"),
         ("cifar10", "paper: CIFAR-10, ResNet-18, τ 0.1, M 4096 k 4 L 3 P 20, 800 epochs, lr 0.03 ×0.1 at 400/600/700"),
         ("cifar100", "paper: CIFAR-100, as cifar10 with L 4, P 10"),
         ("svhn", "paper: SVHN, as cifar10"),
@@ -26,6 +26,7 @@ public enum TrainingPresets {
             c.invp.temperature = 0.1
             c.invp.warmUpEpochs = 5
         case "cifar10", "svhn", "cifar100":
+            c.precision = "fp32"
             c.dataset = name
             c.augmentation = "cifar-invp"
             c.evalTransform = "cifar-eval"
@@ -39,6 +40,7 @@ public enum TrainingPresets {
             c.milestones = [400, 600, 700]
             c.workers = 2
         case "imagenet":
+            c.precision = "fp32"
             c.dataset = "folder"
             c.augmentation = "imagenet-invp"
             c.evalTransform = "imagenet-eval"

@@ -187,12 +187,21 @@ public final class Trainer {
         if restored == nil { try? FileManager.default.removeItem(at: metricsFile) }
     }
 
+    /// The precision in force: "auto" becomes bf16 where the CPU runs it natively, else fp32.
+    public var resolvedPrecision: DType {
+        switch config.precision {
+        case "bf16": return .bf16
+        case "auto": return ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32
+        default: return .f32
+        }
+    }
+
     /// The memory bank of the method in use.
     var bank: MemoryBank { invp?.bank ?? npid!.bank }
 
     /// Trains until the last epoch or until `stop` asks to; returns how far it got.
     public func run(observer: TrainingObserver? = nil, stop: () -> StopRequest = { .none }) throws -> TrainingSummary {
-        let precision: DType = config.precision == "bf16" ? .bf16 : .f32
+        let precision = resolvedPrecision
         let steps = loader.batchesPerEpoch
         guard steps >= 1 else { throw TrainingError.invalidOption("\(trainIndices.count) training images make no full batch of \(config.batchSize)") }
         var lastRecord: EpochRecord?

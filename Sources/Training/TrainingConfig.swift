@@ -55,8 +55,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var milestones: [Int] = [], gamma: Float = 0.1
     /// Linear learning-rate warm-up, in epochs.
     public var warmupEpochs: Double = 0
-    /// "fp32" or "bf16".
-    public var precision: String = "fp32"
+    /// "fp32", "bf16", or "auto" (bf16 where the CPU runs it natively — AVX-512 BF16 or AMX —
+    /// else fp32; the Fashion-MNIST preset's default, measured in docs/results.md).
+    public var precision: String = "auto"
     /// Compute threads (nil: all cores) and loader worker threads.
     public var threads: Int?
     /// Loader threads.
@@ -81,7 +82,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be > 0, got \(learningRate)") }
         guard (0..<1).contains(momentum) else { throw fail("--momentum must be in [0, 1), got \(momentum)") }
         guard weightDecay >= 0 else { throw fail("--weight-decay must be ≥ 0, got \(weightDecay)") }
-        guard ["fp32", "bf16"].contains(precision) else { throw fail("--precision must be fp32 or bf16, got \(precision)") }
+        guard ["fp32", "bf16", "auto"].contains(precision) else { throw fail("--precision must be fp32, bf16 or auto, got \(precision)") }
         if let threads, threads < 1 { throw fail("--threads must be ≥ 1, got \(threads)") }
         guard workers >= 0 else { throw fail("--workers must be ≥ 0, got \(workers)") }
         if let trainSubset, trainSubset < batchSize { throw fail("--train-subset \(trainSubset) is smaller than the batch size \(batchSize)") }

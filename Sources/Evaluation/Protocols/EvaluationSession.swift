@@ -160,8 +160,9 @@ public final class EvaluationSession {
         trainIndices = Array(0..<min(limit, train.count))
         evalTransformName = options.evalTransform ?? description.evalTransform
         let precisionName = options.precision ?? description.precision
-        guard let p = ["fp32": DType.f32, "bf16": .bf16][precisionName] else {
-            throw EvaluationError(.invalidArgument, "--precision must be fp32 or bf16, got \(precisionName)")
+        let native: DType = ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32
+        guard let p = ["fp32": DType.f32, "bf16": .bf16, "auto": native][precisionName] else {
+            throw EvaluationError(.invalidArgument, "--precision must be fp32, bf16 or auto, got \(precisionName)")
         }
         precision = p
     }
