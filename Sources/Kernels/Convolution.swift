@@ -85,6 +85,8 @@ public final class ConvolutionKernel: @unchecked Sendable {
 
     /// Primitive for the gradient with respect to the input (created on first use).
     private var backwardData: Primitive {
+        lazyPrimitiveLock.lock()
+        defer { lazyPrimitiveLock.unlock() }
         if let p = backwardDataPrimitive { return p }
         let g = geometry
         var desc = dnnl_convolution_desc_t()
@@ -100,6 +102,8 @@ public final class ConvolutionKernel: @unchecked Sendable {
 
     /// Primitive for the weight (and bias) gradients; fp32 weight gradients when oneDNN offers them.
     private var backwardWeights: Primitive {
+        lazyPrimitiveLock.lock()
+        defer { lazyPrimitiveLock.unlock() }
         if let p = backwardWeightsPrimitive { return p }
         let g = geometry
         let s = [Int64(g.stride), Int64(g.stride)], pl = [Int64(g.padding), Int64(g.padding)]

@@ -27,13 +27,21 @@ public final class ReLUKernel: @unchecked Sendable {
 
     /// diffSrc = diffDst where dst > 0, else 0.
     public func backward(dst: Operand, diffDst: Operand, diffSrc: Operand) {
-        if backwardPrimitive == nil {
-            var desc = dnnl_eltwise_desc_t()
-            var md = layout.md, dmd = layout.md
-            check(dnnl_eltwise_backward_desc_init(&desc, dnnl_eltwise_relu_use_dst_for_bwd, &dmd, &md, 0, 0), "eltwise_backward_desc_init")
-            backwardPrimitive = withUnsafePointer(to: &desc) { Primitive(name: "relu bwd", opDesc: $0, hint: forwardPrimitive) }!
+        backward.execute([(Arg.dst, dst), (Arg.diffDst, diffDst), (Arg.diffSrc, diffSrc)])
+    }
+
+    private var backward: Primitive {
+        lazyPrimitiveLock.lock()
+        defer { lazyPrimitiveLock.unlock() }
+        if let p = backwardPrimitive { return p }
+        var desc = dnnl_eltwise_desc_t()
+        var md = layout.md, dmd = layout.md
+        check(dnnl_eltwise_backward_desc_init(&desc, dnnl_eltwise_relu_use_dst_for_bwd, &dmd, &md, 0, 0), "eltwise_backward_desc_init")
+        guard let p = withUnsafePointer(to: &desc, { Primitive(name: "relu bwd", opDesc: $0, hint: forwardPrimitive) }) else {
+            fatalError("no oneDNN ReLU backward implementation for \(layout)")
         }
-        backwardPrimitive!.execute([(Arg.dst, dst), (Arg.diffDst, diffDst), (Arg.diffSrc, diffSrc)])
+        backwardPrimitive = p
+        return p
     }
 }
 

@@ -67,6 +67,8 @@ public final class BatchNormKernel: @unchecked Sendable {
     }
 
     private var backward: Primitive {
+        lazyPrimitiveLock.lock()
+        defer { lazyPrimitiveLock.unlock() }
         if let p = backwardPrimitive { return p }
         var desc = dnnl_batch_normalization_desc_t()
         var md = layout.md, dmd = layout.md

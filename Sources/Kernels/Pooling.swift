@@ -60,6 +60,8 @@ public final class PoolingKernel: @unchecked Sendable {
     }
 
     private var backward: Primitive {
+        lazyPrimitiveLock.lock()
+        defer { lazyPrimitiveLock.unlock() }
         if let p = backwardPrimitive { return p }
         let d = Self.geometry(srcLayout.dims, kernel, stride, padding)
         var desc = dnnl_pooling_desc_t()

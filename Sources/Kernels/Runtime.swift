@@ -26,6 +26,11 @@ final class Runtime: @unchecked Sendable {
     }
 }
 
+/// Guards the backward primitives kernels create on first use: two threads (e.g. parallel tests)
+/// asking at once would otherwise both create one, and the loser's would be destroyed while the
+/// other thread might already be executing it.
+let lazyPrimitiveLock = NSLock()
+
 /// A memory argument for a primitive: a layout and a pointer into a `Storage` (not owned).
 public struct Operand {
     /// How the elements are laid out.
