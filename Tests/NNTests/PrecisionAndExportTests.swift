@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Randomness
 import SafeTensors
 import Testing
 @testable import Models
@@ -30,8 +31,8 @@ func normRelativeDifference(_ a: [Float], _ b: [Float]) -> Double {
     /// within 3 %. A layout or type bug gives output errors of order 100 % and cosines near 0.
     @Test func bf16StepAgreesWithFp32() throws {
         let config = ResNetConfig(depth: 18, stem: .cifar, inputChannels: 3, width: 0.5, head: .linear, outputDimension: 10)
-        var g = SeededGeneratorForTests(seed: 3)
-        let x = try Tensor(shape: [32, 3, 32, 32], values: (0..<(32 * 3 * 32 * 32)).map { _ in g.next() })
+        var g = SeededGenerator(seed: 3)
+        let x = try Tensor(shape: [32, 3, 32, 32], values: (0..<(32 * 3 * 32 * 32)).map { _ in g.uniformFloat(-1, 1) })
         let labels = (0..<32).map { $0 % 10 }
         func run(_ precision: DType) throws -> (output: [Float], gradient: [Float], losses: [Float]) {
             let model = try ResNet(config, seed: 5)
@@ -66,20 +67,6 @@ func normRelativeDifference(_ a: [Float], _ b: [Float]) -> Double {
     }
 }
 
-/// Uniform test values in [-1, 1) (SplitMix64).
-struct SeededGeneratorForTests {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) / Float(1 << 23) - 1
-    }
-}
-
 @Suite struct CheckpointExportTests {
     /// A ResNet checkpoint written by invprop loads into the PyTorch reference model
     /// (scripts/check_checkpoint.py, strict load) and gives the same evaluation-mode output.
@@ -96,9 +83,9 @@ struct SeededGeneratorForTests {
 
         let config = ResNetConfig(depth: depth, stem: stem, inputChannels: channels, width: width, head: head, outputDimension: 128)
         let model = try ResNet(config, seed: 9)
-        var g = SeededGeneratorForTests(seed: 4)
+        var g = SeededGenerator(seed: 4)
         let size = stem == .cifar ? 16 : 32
-        let x = try Tensor(shape: [4, channels, size, size], values: (0..<(4 * channels * size * size)).map { _ in g.next() })
+        let x = try Tensor(shape: [4, channels, size, size], values: (0..<(4 * channels * size * size)).map { _ in g.uniformFloat(-1, 1) })
         _ = try model(x, training: true)   // moves the running statistics away from 0 and 1
         var archive = TensorArchive()
         try model.stateDict(into: &archive)
