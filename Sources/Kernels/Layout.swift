@@ -55,9 +55,6 @@ public struct Layout: @unchecked Sendable, CustomStringConvertible {
     /// Whether this is the plain row-major layout of its dims.
     public var isPlain: Bool { self == Layout.plain(dims, type) }
 
-    /// The plain layout with the same dims and element type.
-    public var plainEquivalent: Layout { Layout.plain(dims, type) }
-
     /// The same layout with another element type (same blocking).
     public func with(type newType: ScalarType) -> Layout {
         var m = md

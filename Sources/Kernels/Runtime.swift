@@ -120,8 +120,6 @@ final class Primitive: @unchecked Sendable {
 
 /// Public view of the kernel layer's primitive cache.
 public enum KernelDiagnostics {
-    /// Number of distinct primitives created so far.
-    public static var cachedKernelCount: Int { KernelCache.shared.all.count }
     /// Cache key → oneDNN implementation names, for every convolution kernel created so far.
     public static var convolutionImplementations: [String: String] {
         var out: [String: String] = [:]

@@ -64,18 +64,7 @@ final class StoragePool: @unchecked Sendable {
         }
     }
 
-    /// Returns every pooled block to the system (e.g. between benchmarks).
-    func drain() {
-        lock.lock()
-        for (_, list) in free { for p in list { Foundation.free(p) } }
-        free = [:]
-        pooledBytes = 0
-        lock.unlock()
-    }
 }
-
-/// Returns all pooled memory blocks to the system.
-public func releasePooledMemory() { StoragePool.shared.drain() }
 
 private func aligned_alloc_64(_ size: Int) -> UnsafeMutableRawPointer? {
     var p: UnsafeMutableRawPointer?
