@@ -63,7 +63,6 @@ final class StoragePool: @unchecked Sendable {
             Foundation.free(pointer)
         }
     }
-
 }
 
 private func aligned_alloc_64(_ size: Int) -> UnsafeMutableRawPointer? {
