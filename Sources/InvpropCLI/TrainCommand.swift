@@ -29,6 +29,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Train on the first N images only.") var trainSubset: Int?
     @Option(help: "Training augmentation preset.") var augmentation: String?
     @Option(help: "Evaluation transform preset (kNN monitor).") var evalTransform: String?
+    @Option(help: "Lower bound of RandomResizedCrop's area scale, in (0, 1] (default: the augmentation preset's).") var cropScale: Double?
 
     @Option(help: "ResNet depth: 18, 34 or 50.") var depth: Int?
     @Option(help: "Stem: cifar or imagenet.") var stem: Stem?
@@ -40,6 +41,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Method: invp, npid or instance (InvP without the invariance term).") var method: MethodKind?
     @Option(help: "Temperature τ.") var temperature: Float?
     @Option(help: "Memory-bank momentum m.") var bankMomentum: Float?
+    @Option(help: "Memory-bank start: random (the paper) or features (one pass of the initial network).") var bankInit: BankInitialization?
     @Option(name: .customLong("background"), help: "Background size M.") var backgroundCount: Int?
     @Option(help: "Neighbours per node k.") var neighbours: Int?
     @Option(help: "Propagation hops L.") var hops: Int?
@@ -70,6 +72,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "kNN monitor neighbours K.") var knnK: Int?
     @Option(help: "kNN monitor temperature σ.") var knnTemperature: Float?
     @Option(help: "Run the kNN monitor every N epochs (0: never).") var knnEvery: Int?
+    @Option(help: "kNN monitor training features: bank (the paper's), recompute (evaluation transform) or both.") var knnFeatures: MonitorFeatures?
     @Option(help: "Also checkpoint every N steps inside an epoch (0: epoch ends only).") var checkpointEvery: Int?
     @Flag(help: "Do not log positive purity.") var noPurity = false
 
@@ -81,6 +84,7 @@ struct TrainCommand: ParsableCommand {
         if let trainSubset { c.trainSubset = trainSubset }
         if let augmentation { c.augmentation = augmentation }
         if let evalTransform { c.evalTransform = evalTransform }
+        if let cropScale { c.cropScaleMinimum = cropScale }
         if let depth { c.model.depth = depth }
         if let stem { c.model.stem = stem }
         if let width { c.model.width = width }
@@ -90,6 +94,7 @@ struct TrainCommand: ParsableCommand {
         if let method { c.method = method }
         if let temperature { c.invp.temperature = temperature }
         if let bankMomentum { c.invp.momentum = bankMomentum }
+        if let bankInit { c.bankInitialization = bankInit }
         if let backgroundCount { c.invp.backgroundCount = backgroundCount }
         if let neighbours { c.invp.neighbourCount = neighbours }
         if let hops { c.invp.hops = hops }
@@ -122,6 +127,7 @@ struct TrainCommand: ParsableCommand {
         if let knnK { c.knnK = knnK }
         if let knnTemperature { c.knnTemperature = knnTemperature }
         if let knnEvery { c.knnEvery = knnEvery }
+        if let knnFeatures { c.monitorFeatures = knnFeatures }
         if let checkpointEvery { c.checkpointEverySteps = checkpointEvery }
         if noPurity { c.purity = false }
         return c
@@ -154,7 +160,10 @@ struct TrainCommand: ParsableCommand {
         }
         progress.finishLine()
         if summary.finished {
-            let knn = summary.lastRecord?.knnTop1.map { String(format: "%.2f %%", $0) } ?? "n/a (no labelled test split)"
+            let last = summary.lastRecord
+            var knn = last?.knnTop1.map { String(format: "%.2f %% (bank)", $0) } ?? ""
+            if let recomputed = last?.knnRecomputedTop1 { knn += (knn.isEmpty ? "" : ", ") + String(format: "%.2f %% (recomputed)", recomputed) }
+            if knn.isEmpty { knn = "n/a (no labelled test split)" }
             print("finished \(summary.completedEpochs) epochs. kNN top-1 (K \(c.knnK), σ \(c.knnTemperature)): \(knn); best \(summary.bestKNNTop1.map { String(format: "%.2f %%", $0) } ?? "n/a")")
         }
         print("run files: \(directory.path) (config.json, metrics.jsonl, checkpoint-last.safetensors, checkpoint-best.safetensors)")
@@ -222,6 +231,7 @@ final class ProgressPrinter: TrainingObserver {
         finishLine()
         var text = String(format: "epoch %d: loss %.4f, %.0f img/s, %.1f min elapsed", r.epoch, r.loss, r.imagesPerSecond, r.wallSeconds / 60)
         if let k = r.knnTop1 { text += String(format: ", kNN top-1 %.2f %% top-5 %.2f %%", k, r.knnTop5 ?? 0) }
+        if let k = r.knnRecomputedTop1 { text += String(format: ", kNN (recomputed) top-1 %.2f %% top-5 %.2f %%", k, r.knnRecomputedTop5 ?? 0) }
         if let p = r.purityCandidates, let h = r.purityHard { text += String(format: ", purity %.3f (hard %.3f)", p, h) }
         print(text)
         lastPrinted = -1
@@ -247,6 +257,8 @@ final class ProgressPrinter: TrainingObserver {
 extension Stem: ExpressibleByArgument {}
 extension HeadKind: ExpressibleByArgument {}
 extension MethodKind: ExpressibleByArgument {}
+extension BankInitialization: ExpressibleByArgument {}
+extension MonitorFeatures: ExpressibleByArgument {}
 extension WarmUp: ExpressibleByArgument {}
 extension PositiveSelection: ExpressibleByArgument {}
 extension PropagationMode: ExpressibleByArgument {}

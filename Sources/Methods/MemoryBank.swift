@@ -42,6 +42,18 @@ public final class MemoryBank {
         storage = values
     }
 
+    /// Replaces all entries by the L2-normalised rows of `features` ([N, D] row-major), e.g. the
+    /// initial network's outputs on every image.
+    public func fill(features: [Float]) throws {
+        guard features.count == count * dimension else {
+            throw MethodsError.invalidInput("bank fill has \(features.count) values, expected \(count) × \(dimension)")
+        }
+        guard features.allSatisfy({ $0.isFinite }) else {
+            throw MethodsError.invalidInput("bank fill contains non-finite values")
+        }
+        storage = l2NormalizeRows(features, rows: count, dimension: dimension).v
+    }
+
     /// Entry `i` as a copy ([D]).
     public func entry(_ i: Int) -> [Float] { Array(storage[i * dimension..<(i + 1) * dimension]) }
 

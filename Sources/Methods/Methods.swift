@@ -1,3 +1,5 @@
+import Kernels
+
 /// InvP as a method: owns its memory bank, neighbour table and loss workspace.
 ///
 /// Per training step (SPEC steps 1–11):
@@ -21,6 +23,37 @@ public final class InvariancePropagation {
         loss = try InvPLoss(config: config, datasetSize: datasetSize)
         bank = try MemoryBank(count: datasetSize, dimension: dimension, momentum: config.momentum, seed: seed)
         table = try NeighbourTable(count: datasetSize, neighbours: config.neighbourCount)
+    }
+
+    /// Fills every row of the neighbour table from the bank as it stands (each entry's k nearest
+    /// other entries), for a bank that already holds real features (see `MemoryBank.fill`), so
+    /// propagation has a graph from the first step. Rows are computed in chunks of `chunk`
+    /// entries: one [chunk, N] similarity block at a time.
+    public func initializeNeighboursFromBank(chunk: Int = 256) throws {
+        let k = table.neighbours, n = bank.count, d = bank.dimension
+        guard k + 1 <= n else { return }
+        var block = [Float](repeating: 0, count: chunk * n)
+        var nearest = [Int32](repeating: 0, count: chunk * (k + 1))
+        let entries = bank.storage
+        var start = 0
+        while start < n {
+            let rows = min(chunk, n - start)
+            entries.withUnsafeBufferPointer { e in
+                block.withUnsafeMutableBufferPointer { out in
+                    bank.similarities(e.baseAddress! + start * d, batch: rows, into: out.baseAddress!)
+                }
+            }
+            block.withUnsafeBufferPointer { values in
+                nearest.withUnsafeMutableBufferPointer { picked in
+                    for r in 0..<rows {
+                        Selection.topK(values.baseAddress! + r * n, count: n, k: k + 1, sortedPrefix: k + 1,
+                                       indices: picked.baseAddress! + r * (k + 1))
+                    }
+                }
+            }
+            try table.update(indices: Array(start..<start + rows), nearest: Array(nearest[0..<rows * (k + 1)]))
+            start += rows
+        }
     }
 
     /// SPEC steps 1–9 for f: [B, D] of the images `indices` at 0-based `epoch`.

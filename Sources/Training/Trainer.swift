@@ -23,13 +23,21 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var imagesPerSecond: Double
     /// kNN monitor top-1/top-5 in percent (bank features vs test features).
     public var knnTop1: Double?, knnTop5: Double?
+    /// kNN top-1/top-5 in percent with training features recomputed by the evaluation transform.
+    public var knnRecomputedTop1: Double?, knnRecomputedTop5: Double?
+    /// Seconds this epoch spent in the kNN monitor (inside `wallSeconds`).
+    public var monitorSeconds: Double?
+    /// Seconds of the epoch's steps by phase (loader, forward, loss, backward, optimizer,
+    /// bank, purity), as measured by this process (a resumed epoch counts its own part only).
+    public var phaseSeconds: [String: Double]?
     /// Shares of propagated candidates and of chosen positives with the anchor's label.
     public var purityCandidates: Double?, purityHard: Double?
 
     enum CodingKeys: String, CodingKey {
         case epoch, loss, learningRate = "learning_rate", wallSeconds = "wall_seconds", lossInstance = "loss_instance"
         case lossInvariance = "loss_invariance", invarianceWeight = "invariance_weight", imagesPerSecond = "images_per_second"
-        case knnTop1 = "knn_top1", knnTop5 = "knn_top5", purityCandidates = "purity_candidates", purityHard = "purity_hard"
+        case knnTop1 = "knn_top1", knnTop5 = "knn_top5", knnRecomputedTop1 = "knn_recomputed_top1", knnRecomputedTop5 = "knn_recomputed_top5"
+        case monitorSeconds = "monitor_seconds", phaseSeconds = "phase_seconds", purityCandidates = "purity_candidates", purityHard = "purity_hard"
     }
 }
 
@@ -97,6 +105,8 @@ public final class Trainer {
     let trainLabels: [Int32]?
     let loader: DataLoader
     var progress = TrainingProgress()
+    /// Seconds of the current epoch's steps by phase (not checkpointed; see `EpochRecord.phaseSeconds`).
+    var phases = PhaseClock()
 
     /// Last checkpoint's path in the run directory.
     public var lastCheckpoint: URL { runDirectory.appendingPathComponent("checkpoint-last.safetensors") }
@@ -145,7 +155,9 @@ public final class Trainer {
         let n = min(config.trainSubset ?? train.count, train.count)
         trainIndices = Array(0..<n)
         trainLabels = train.classCount == nil ? nil : trainIndices.map { Int32(train.label(at: $0) ?? 0) }
-        loader = try DataLoader(dataset: train, transform: AugmentationPresets.pipeline(named: config.augmentation), batchSize: config.batchSize,
+        var augmentation = try AugmentationPresets.pipeline(named: config.augmentation)
+        if let minimum = config.cropScaleMinimum { augmentation = augmentation.replacingCropScale(minimum: minimum) }
+        loader = try DataLoader(dataset: train, transform: augmentation, batchSize: config.batchSize,
                                 shuffle: true, dropLast: true, seed: config.seed, workers: config.workers, prefetch: 3,
                                 subset: n == train.count ? nil : trainIndices)
 
@@ -181,6 +193,10 @@ public final class Trainer {
             try Checkpoint.restore(archive, path: last.path, model: model, optimizer: optimizer, bank: invp?.bank ?? npid?.bank, table: invp?.table)
             progress = savedProgress
             observer?.note("resumed from \(last.path) at epoch \(progress.epoch + 1), step \(progress.stepInEpoch)")
+        } else if config.bankInitialization == .features {
+            observer?.note("memory bank: features of the initial network on \(n) training images")
+            try initializeBankFromFeatures()
+            try invp?.initializeNeighboursFromBank()
         }
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         try writeAtomically(Data((try config.json() + "\n").utf8), to: runDirectory.appendingPathComponent("config.json"))
@@ -194,6 +210,30 @@ public final class Trainer {
         case "auto": return ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32
         default: return .f32
         }
+    }
+
+    /// Fills the bank with the normalised head outputs of the current network on every training
+    /// image (evaluation transform, batch-norm batch statistics as in training, no gradients).
+    /// The running statistics move as one epoch of forward passes would move them.
+    func initializeBankFromFeatures() throws {
+        let transform = try AugmentationPresets.pipeline(named: config.evalTransform)
+        let passes = try DataLoader(dataset: train, transform: transform, batchSize: 256, shuffle: false, dropLast: false,
+                                    seed: config.seed, workers: config.workers, prefetch: 2,
+                                    subset: trainIndices.count == train.count ? nil : trainIndices)
+        let d = bank.dimension
+        var values = [Float](repeating: 0, count: bank.count * d)
+        let iterator = passes.epoch(0)
+        try GradMode.withoutGradients {
+            while let batch = try iterator.next() {
+                let x = try Tensor(shape: batch.shape, values: batch.images)
+                let (_, output) = try model(x, training: batch.count > 1, precision: resolvedPrecision)
+                let rows = output.toArray()
+                for (row, index) in batch.indices.enumerated() {
+                    values.replaceSubrange(index * d..<(index + 1) * d, with: rows[row * d..<(row + 1) * d])
+                }
+            }
+        }
+        try bank.fill(features: values)
     }
 
     /// The memory bank of the method in use.
@@ -217,7 +257,7 @@ public final class Trainer {
             // Throughput counts the whole loop: waiting for the loader, the network, the loss and
             // the memory bank (evaluation and checkpoints are outside it).
             var stepStart = DispatchTime.now().uptimeNanoseconds
-            while let batch = try iterator.next() {
+            while let batch = try phases.time("loader", { try iterator.next() }) {
                 optimizer.learningRate = schedule.rate(atEpoch: Double(e) + Double(progress.stepInEpoch) / Double(steps))
                 let (loss, instance, invariance) = try step(batch, epoch: e, precision: precision)
                 guard loss.isFinite else {
@@ -271,9 +311,11 @@ public final class Trainer {
     /// Returns (loss, instance term, invariance term).
     func step(_ batch: Batch, epoch: Int, precision: DType) throws -> (Float, Float, Float) {
         optimizer.zeroGradients()
-        let x = try Tensor(shape: batch.shape, values: batch.images)
-        let (_, output) = try model(x, training: true, precision: precision)
-        let f = output.toArray()
+        let (output, f) = try phases.time("forward") {
+            let x = try Tensor(shape: batch.shape, values: batch.images)
+            let (_, output) = try model(x, training: true, precision: precision)
+            return (output, output.toArray())
+        }
         let shape = output.shape
         guard f.allSatisfy(\.isFinite) else {
             throw TrainingError.diverged("the network's output became NaN or infinite at epoch \(epoch + 1), step \(progress.stepInEpoch + 1); stopping. "
@@ -281,19 +323,21 @@ public final class Trainer {
         }
         if let invp {
             let wantPurity = config.purity && trainLabels != nil
-            let result = try invp.computeLoss(features: f, indices: batch.indices, epoch: epoch, diagnostics: wantPurity)
-            try attachAndBackward(output, shape: shape, loss: result.loss, gradient: result.gradient)
-            optimizer.step()
-            try invp.finishStep(features: f, indices: batch.indices, output: result)
+            let result = try phases.time("loss") { try invp.computeLoss(features: f, indices: batch.indices, epoch: epoch, diagnostics: wantPurity) }
+            try phases.time("backward") { try attachAndBackward(output, shape: shape, loss: result.loss, gradient: result.gradient) }
+            phases.time("optimizer") { optimizer.step() }
+            try phases.time("bank") { try invp.finishStep(features: f, indices: batch.indices, output: result) }
             if wantPurity, let diagnostics = result.diagnostics, let labels = trainLabels {
-                progress.epochPurity = progress.epochPurity + (try PurityCounts.measure(anchors: batch.indices, diagnostics: diagnostics, labels: labels))
+                try phases.time("purity") {
+                    progress.epochPurity = progress.epochPurity + (try PurityCounts.measure(anchors: batch.indices, diagnostics: diagnostics, labels: labels))
+                }
             }
             return (result.loss, result.instanceLoss, result.invarianceLoss)
         }
-        let result = try npid!.computeLoss(features: f, indices: batch.indices)
-        try attachAndBackward(output, shape: shape, loss: result.loss, gradient: result.gradient)
-        optimizer.step()
-        try npid!.finishStep(features: f, indices: batch.indices)
+        let result = try phases.time("loss") { try npid!.computeLoss(features: f, indices: batch.indices) }
+        try phases.time("backward") { try attachAndBackward(output, shape: shape, loss: result.loss, gradient: result.gradient) }
+        phases.time("optimizer") { optimizer.step() }
+        try phases.time("bank") { try npid!.finishStep(features: f, indices: batch.indices) }
         return (result.loss, result.loss, 0)
     }
 
@@ -315,11 +359,17 @@ public final class Trainer {
                                  invarianceWeight: invp.map { Double($0.config.invarianceEnabled ? $0.config.invarianceWeight * $0.config.rampWeight(epoch: e) : 0) },
                                  learningRate: Double(optimizer.learningRate),
                                  imagesPerSecond: Double(progress.epochImages) / max(progress.epochSeconds, 1e-9))
+        record.phaseSeconds = phases.seconds
+        phases = PhaseClock()
         record.purityCandidates = progress.epochPurity.candidatePurity
         record.purityHard = progress.epochPurity.positivePurity
-        if config.knnEvery > 0, (e + 1) % config.knnEvery == 0 || e + 1 == config.epochs, let (top1, top5) = try knnMonitor(precision: precision, observer: observer) {
-            record.knnTop1 = top1
-            record.knnTop5 = top5
+        if config.knnEvery > 0, (e + 1) % config.knnEvery == 0 || e + 1 == config.epochs {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let which = config.monitorFeatures ?? .bank
+            let scores = try knnMonitor(precision: precision, bank: which != .recompute, recompute: which != .bank, observer: observer)
+            (record.knnTop1, record.knnTop5) = (scores.bank?.0, scores.bank?.1)
+            (record.knnRecomputedTop1, record.knnRecomputedTop5) = (scores.recomputed?.0, scores.recomputed?.1)
+            record.monitorSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         }
         progress.epoch += 1
         progress.stepInEpoch = 0
@@ -329,26 +379,44 @@ public final class Trainer {
         progress.epochSeconds = 0
         progress.wallSeconds += elapsed()
         record.wallSeconds = progress.wallSeconds
-        let improved = record.knnTop1.map { $0 > (progress.bestKNNTop1 ?? -1) } ?? false
-        if improved { progress.bestKNNTop1 = record.knnTop1; progress.bestEpoch = e + 1 }
+        // The best checkpoint follows the monitor asked for: recomputed features when only they are measured.
+        let score = config.monitorFeatures == .recompute ? record.knnRecomputedTop1 : record.knnTop1
+        let improved = score.map { $0 > (progress.bestKNNTop1 ?? -1) } ?? false
+        if improved { progress.bestKNNTop1 = score; progress.bestEpoch = e + 1 }
         try appendMetrics(record)
         try saveCheckpoint(to: lastCheckpoint)
         if improved { try saveCheckpoint(to: bestCheckpoint) }
         return record
     }
 
-    /// Weighted kNN (K, σ) of test features against the memory bank: the paper's monitor.
-    /// Returns nil when either side has no labels.
-    func knnMonitor(precision: DType, observer: TrainingObserver?) throws -> (Double, Double)? {
-        guard let test, test.classCount != nil, let labels = trainLabels else { return nil }
+    /// Weighted kNN (K, σ) top-1/top-5 in percent of the test features against the memory bank
+    /// (the paper's monitor) and/or against training features recomputed with the evaluation
+    /// transform. Both are nil when either side has no labels.
+    func knnMonitor(precision: DType, bank useBank: Bool, recompute: Bool,
+                    observer: TrainingObserver?) throws -> (bank: (Double, Double)?, recomputed: (Double, Double)?) {
+        guard let test, test.classCount != nil, let labels = trainLabels else { return (nil, nil) }
+        let transform = try AugmentationPresets.pipeline(named: config.evalTransform)
         observer?.note("kNN monitor: features of \(test.count) test images")
-        let features = try FeatureExtractor.extract(model: model, dataset: test, transform: AugmentationPresets.pipeline(named: config.evalTransform),
+        let features = try FeatureExtractor.extract(model: model, dataset: test, transform: transform,
                                                     batchSize: 256, precision: precision, head: true, workers: config.workers)
-        guard let head = features.head, let testLabels = features.labels else { return nil }
+        guard let testHead = features.head, let testLabels = features.labels else { return (nil, nil) }
         let knn = WeightedKNN(k: min(config.knnK, trainIndices.count), temperature: config.knnTemperature)
-        let report = try knn.evaluate(train: bank.storage, trainLabels: labels.map { Int($0) }, test: head, testLabels: testLabels,
-                                      dimension: features.headDimension, classCount: max(train.classCount ?? 0, test.classCount ?? 0))
-        return (report.top1 * 100, report.top5 * 100)
+        let classes = max(train.classCount ?? 0, test.classCount ?? 0)
+        func score(_ reference: [Float]) throws -> (Double, Double) {
+            let report = try knn.evaluate(train: reference, trainLabels: labels.map { Int($0) }, test: testHead, testLabels: testLabels,
+                                          dimension: features.headDimension, classCount: classes)
+            return (report.top1 * 100, report.top5 * 100)
+        }
+        var result: (bank: (Double, Double)?, recomputed: (Double, Double)?) = (nil, nil)
+        if useBank { result.bank = try score(bank.storage) }
+        if recompute {
+            observer?.note("kNN monitor: features of \(trainIndices.count) training images")
+            let recomputed = try FeatureExtractor.extract(model: model, dataset: train, transform: transform,
+                                                          indices: trainIndices.count == train.count ? nil : trainIndices,
+                                                          batchSize: 256, precision: precision, head: true, workers: config.workers)
+            if let head = recomputed.head { result.recomputed = try score(head) }
+        }
+        return result
     }
 
     /// Writes the whole training state atomically (temporary file, fsync, rename).
@@ -370,6 +438,19 @@ public final class Trainer {
         } else {
             try line.write(to: metricsFile)
         }
+    }
+}
+
+/// Accumulates wall-clock seconds per named phase of the training step.
+struct PhaseClock {
+    /// Seconds per phase name.
+    private(set) var seconds: [String: Double] = [:]
+
+    /// Runs `body` and adds its duration to `phase`.
+    mutating func time<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { seconds[phase, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        return try body()
     }
 }
 

@@ -22,6 +22,26 @@ public enum DecayKind: String, Codable, Sendable, CaseIterable {
     case constant
 }
 
+/// How the memory bank starts.
+public enum BankInitialization: String, Codable, Sendable, CaseIterable {
+    /// Uniform noise, as the reference code does (SPEC step 11).
+    case random
+    /// The normalised outputs of the initial network on every training image (evaluation
+    /// transform, batch statistics): one forward pass, so the first epoch's neighbours and
+    /// negatives are real images rather than noise.
+    case features
+}
+
+/// Which training features the kNN monitor compares the test images with.
+public enum MonitorFeatures: String, Codable, Sendable, CaseIterable {
+    /// The memory bank (the paper's monitor; free).
+    case bank
+    /// Head features recomputed with the evaluation transform (one more pass over the training set).
+    case recompute
+    /// Both; `knn_top1` is the bank's, `knn_recomputed_top1` the other.
+    case both
+}
+
 /// Everything that defines a training run; saved as `config.json` beside the run and inside
 /// every checkpoint, so a run can be resumed and reproduced.
 public struct TrainingConfig: Codable, Sendable, Equatable {
@@ -70,6 +90,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var checkpointEverySteps: Int = 0
     /// Log positive purity (needs labels; never used for training).
     public var purity: Bool = true
+    /// Lower bound of RandomResizedCrop's area scale, replacing the augmentation preset's (nil: keep it).
+    public var cropScaleMinimum: Double?
+    /// How the memory bank starts (nil: random, the paper's).
+    public var bankInitialization: BankInitialization?
+    /// Training features of the kNN monitor (nil: bank, the paper's).
+    public var monitorFeatures: MonitorFeatures?
 
     /// A configuration with every default (the Fashion-MNIST CPU preset).
     public init() {}
@@ -89,6 +115,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard knnK >= 1, knnTemperature > 0, knnEvery >= 0 else { throw fail("--knn-k must be ≥ 1, --knn-temperature > 0, --knn-every ≥ 0") }
         guard checkpointEverySteps >= 0 else { throw fail("--checkpoint-every must be ≥ 0") }
         guard warmupEpochs >= 0, warmupEpochs < Double(epochs) else { throw fail("--lr-warmup must be in [0, epochs), got \(warmupEpochs)") }
+        if let cropScaleMinimum, !(cropScaleMinimum > 0 && cropScaleMinimum <= 1) {
+            throw fail("--crop-scale must be in (0, 1], got \(cropScaleMinimum)")
+        }
         if decay == .multistep && milestones != milestones.sorted() { throw fail("--milestones must be increasing, got \(milestones)") }
         try model.validate()
     }

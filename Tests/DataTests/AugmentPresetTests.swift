@@ -33,6 +33,26 @@ struct AugmentPresetTests {
         }
     }
 
+    @Test("replacingCropScale changes only the crops' lower scale bound, and the boxes follow it")
+    func cropScaleOverride() throws {
+        let base = AugmentationPresets.fashionMNISTInvP(flip: true)
+        let milder = base.replacingCropScale(minimum: 0.6)
+        #expect(milder.steps.count == base.steps.count)
+        let crops = milder.steps.compactMap { $0 as? RandomResizedCrop }
+        #expect(crops.count == 1 && crops[0].scale == 0.6...1.0)
+        #expect(zip(base.steps, milder.steps).filter { type(of: $0.0) != type(of: $0.1) }.isEmpty)
+        // Every sampled box covers at least 60 % of a 28 × 28 image (torchvision's fallback,
+        // the whole image, also does).
+        var rng = SeededGenerator(seed: 4)
+        for _ in 0..<2000 {
+            let box = RandomResizedCrop.sampleBox(height: 28, width: 28, scale: crops[0].scale, ratio: crops[0].ratio, rng: &rng)
+            #expect(Double(box.height * box.width) >= 0.6 * 784 - 2 * 28, "box \(box)")
+        }
+        // A bound above the preset's upper bound collapses the range instead of inverting it.
+        let full = base.replacingCropScale(minimum: 1).steps.compactMap { $0 as? RandomResizedCrop }
+        #expect(full[0].scale == 1.0...1.0)
+    }
+
     @Test("RandomApply with p = 0 never applies, with p = 1 always")
     func randomApply() {
         var rng = SeededGenerator(seed: 21)

@@ -152,9 +152,42 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         #expect(throws: TrainingError.self) { try c.validate() }
         c = shapesConfig(); c.precision = "fp16"
         #expect(throws: TrainingError.self) { try c.validate() }
+        for bad in [0.0, -0.1, 1.5] {
+            c = shapesConfig(); c.cropScaleMinimum = bad
+            #expect(throws: TrainingError.self) { try c.validate() }
+        }
         c = shapesConfig(); c.invp.backgroundCount = 5000
         #expect(throws: (any Error).self) { try Trainer(config: c, runDirectory: temporaryRunDirectory("bad"), resume: false) }
         #expect(throws: TrainingError.self) { try TrainingPresets.config(named: "nope") }
         for name in TrainingPresets.names { try TrainingPresets.config(named: name).validate() }
+    }
+
+    /// `--bank-init features` starts the bank from the initial network's outputs (unit rows that
+    /// already tell the classes apart) and the table from that bank; the monitor then reports
+    /// both kNN variants, and a configuration saved before these options existed still decodes.
+    @Test func featureStartedBankAndBothMonitors() throws {
+        var config = shapesConfig(images: 256, epochs: 1)
+        config.bankInitialization = .features
+        config.monitorFeatures = .both
+        config.cropScaleMinimum = 0.5
+        let run = temporaryRunDirectory("bank-init")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let trainer = try Trainer(config: config, runDirectory: run, resume: false)
+        let bank = trainer.bank.storage, d = trainer.bank.dimension, n = trainer.bank.count
+        for i in 0..<n {
+            let norm = (0..<d).reduce(Float(0)) { $0 + bank[i * d + $1] * bank[i * d + $1] }
+            #expect(abs(norm - 1) < 1e-4, "row \(i) has squared norm \(norm)")
+        }
+        let table = try #require(trainer.invp?.table)
+        #expect(Set(table.storage).count > n / 4, "the table should point all over the bank, not at entry 0")
+        for i in 0..<8 { #expect(!table.row(i).contains(Int32(i))) }
+        _ = try trainer.run()
+        let record = try #require(try readMetrics(run).last)
+        #expect(record.knnTop1 != nil && record.knnRecomputedTop1 != nil && (record.monitorSeconds ?? 0) > 0)
+
+        var old = try JSONSerialization.jsonObject(with: Data(try config.json().utf8)) as! [String: Any]
+        for key in ["bankInitialization", "monitorFeatures", "cropScaleMinimum"] { old[key] = nil }
+        let decoded = try TrainingConfig.decode(String(decoding: try JSONSerialization.data(withJSONObject: old), as: UTF8.self), source: "old")
+        #expect(decoded.bankInitialization == nil && decoded.monitorFeatures == nil && decoded.cropScaleMinimum == nil)
     }
 }

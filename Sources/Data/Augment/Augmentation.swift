@@ -66,6 +66,16 @@ public struct AugmentationPipeline: Sendable {
         return float
     }
 
+    /// The same pipeline with every RandomResizedCrop's area scale starting at `minimum`
+    /// (its upper bound kept, and raised to `minimum` if below it).
+    public func replacingCropScale(minimum: Double) -> AugmentationPipeline {
+        AugmentationPipeline(name: "\(name)(crop \(minimum))", steps.map { step in
+            guard var crop = step as? RandomResizedCrop else { return step }
+            crop.scale = minimum...max(minimum, crop.scale.upperBound)
+            return crop
+        })
+    }
+
     /// Runs every step on an already-converted image.
     public func apply(to image: inout FloatImage, rng: inout SeededGenerator) {
         for step in steps { step.apply(to: &image, rng: &rng) }
