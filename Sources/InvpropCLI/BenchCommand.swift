@@ -2,6 +2,7 @@ import ArgumentParser
 import Data
 import Foundation
 import Kernels
+import Methods
 import Models
 import Tensors
 import Training
@@ -9,7 +10,7 @@ import Training
 /// `invprop bench`: performance measurements.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure training-step and data-loading speed.",
-                                                    subcommands: [BenchStep.self, BenchData.self])
+                                                    subcommands: [BenchStep.self, BenchData.self, BenchLoss.self])
 }
 
 /// `invprop bench step`: full training step of a ResNet, fp32 and bf16, beside PyTorch.
@@ -61,6 +62,43 @@ struct BenchStep: ParsableCommand {
         for r in ours {
             let peer = torch.first { $0.mode == (r.precision == "fp32" ? "fp32-cl" : "bf16-cl") }
             if let peer { print(String(format: "speed-up of invprop %@ over PyTorch %@: %.2f×", r.precision, peer.mode, peer.step_s_median / r.medianSeconds)) }
+        }
+    }
+}
+
+/// `invprop bench loss`: what the memory-bank losses cost per step, beside the network.
+struct BenchLoss: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "loss",
+        abstract: "Median time per step of the InvP and NPID losses (with gradient) and their parts, at the Fashion-MNIST scale by default.")
+
+    @Option(help: "Batch size B.") var batchSize = 128
+    @Option(help: "Bank entries N (training images).") var bankSize = 60_000
+    @Option(help: "Feature dimension D.") var dimension = 128
+    @Option(name: .customLong("background"), help: "Background size M.") var backgroundCount = 4096
+    @Option(help: "Timed steps (median reported).") var steps = 7
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        guard batchSize >= 1, bankSize >= 2, dimension >= 1, steps >= 1 else {
+            throw ValidationError("--batch-size, --dimension and --steps must be ≥ 1 and --bank-size ≥ 2")
+        }
+        guard backgroundCount >= 5 && backgroundCount <= bankSize else { throw ValidationError("--background must be in 5...\(bankSize)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
+    }
+
+    func run() throws {
+        if let threads { try ComputeThreads.set(threads) }
+        var config = InvPConfig()
+        config.backgroundCount = backgroundCount
+        config.warmUpEpochs = 0
+        print("invprop bench loss: B \(batchSize), N \(bankSize), D \(dimension), M \(backgroundCount), k \(config.neighbourCount), L \(config.hops), P \(config.positiveCount), \(ComputeThreads.count) threads, median of \(steps)")
+        let r = try LossBenchmark.run(batch: batchSize, bankSize: bankSize, dimension: dimension, config: config, steps: steps)
+        print("| part | ms per step |")
+        print("|---|---|")
+        for (name, value) in [("InvP loss and gradient (whole)", r.invp), ("NPID loss and gradient (whole)", r.npid),
+                              ("bank and table update", r.update), ("z = v·bankᵀ (sgemm)", r.similarities),
+                              ("dv = g·bank (sgemm)", r.backProjection), ("top-M selection of every row (1 thread)", r.selection)] {
+            print(String(format: "| %@ | %.1f |", name, value * 1e3))
         }
     }
 }

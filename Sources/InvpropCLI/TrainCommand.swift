@@ -100,7 +100,11 @@ struct TrainCommand: ParsableCommand {
         if let hops { c.invp.hops = hops }
         if let positives { c.invp.positiveCount = positives }
         if let lambda { c.invp.invarianceWeight = lambda }
-        if let invarianceWarmup { c.invp.warmUpEpochs = invarianceWarmup }
+        if let invarianceWarmup {
+            c.invp.warmUpEpochs = invarianceWarmup
+            // A warm-up length asks for a warm-up: the CPU preset's "none" ramp would ignore it.
+            if ramp == nil && c.invp.warmUp == .none { c.invp.warmUp = .binary }
+        }
         if let ramp { c.invp.warmUp = ramp }
         if let selection { c.invp.positives = selection }
         if let propagation { c.invp.propagation = propagation }

@@ -97,7 +97,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Training features of the kNN monitor (nil: bank, the paper's).
     public var monitorFeatures: MonitorFeatures?
 
-    /// A configuration with every default (the Fashion-MNIST CPU preset).
+    /// A configuration with every default: the Fashion-MNIST dataset and network with the paper's
+    /// loss settings; `TrainingPresets` layers each preset on top of it.
     public init() {}
 
     /// Throws a message naming the first option that is out of range.

@@ -26,6 +26,10 @@ import Testing
         (["train", "--milestones", "3,x"], "--milestones"),
         (["bench", "step", "--batch-size", "1"], "--batch-size"),
         (["bench", "data", "--runs", "0"], "--runs"),
+        (["bench", "loss", "--background", "70000"], "--background"),
+        (["train", "--crop-scale", "0"], "--crop-scale"),
+        (["train", "--bank-init", "zeros"], "--bank-init"),
+        (["train", "--knn-features", "all"], "--knn-features"),
     ])
     func badOptionsAreNamed(arguments: [String], mentions: String) {
         do {
@@ -36,5 +40,20 @@ import Testing
             let message = InvpropCommand.message(for: error)
             #expect(message.contains(mentions), "\(arguments): \(message)")
         }
+    }
+
+    /// The default preset is the CPU recipe; `--invariance-warmup` alone turns its "none" ramp
+    /// into the binary warm-up it asks for, and the paper's recipe stays available by name.
+    @Test func defaultPresetAndWarmUpOverride() throws {
+        let plain = try #require(try InvpropCommand.parseAsRoot(["train"]) as? TrainCommand).resolvedConfig()
+        #expect(plain.preset == "fashion-mnist" && plain.bankInitialization == .features && plain.invp.warmUp == .none)
+        #expect(plain.cropScaleMinimum == 0.8 && plain.monitorFeatures == .both)
+        let warm = try #require(try InvpropCommand.parseAsRoot(["train", "--invariance-warmup", "3"]) as? TrainCommand).resolvedConfig()
+        #expect(warm.invp.warmUp == .binary && warm.invp.warmUpEpochs == 3)
+        let gaussian = try #require(try InvpropCommand.parseAsRoot(["train", "--invariance-warmup", "3", "--ramp", "gaussian"]) as? TrainCommand).resolvedConfig()
+        #expect(gaussian.invp.warmUp == .gaussian)
+        let paper = try #require(try InvpropCommand.parseAsRoot(["train", "--preset", "fashion-mnist-paper"]) as? TrainCommand).resolvedConfig()
+        #expect(paper.bankInitialization == nil && paper.invp.warmUp == .binary && paper.invp.warmUpEpochs == 5)
+        #expect(paper.augmentation == "fashion-mnist-invp" && paper.cropScaleMinimum == nil && paper.learningRate == 0.03)
     }
 }
