@@ -60,6 +60,8 @@ public enum MetricKey {
     public static let knnTop1 = "knn_top1"
     /// Weighted-kNN top-5 accuracy in percent.
     public static let knnTop5 = "knn_top5"
+    /// Weighted-kNN top-1 accuracy in percent against training features recomputed with the evaluation transform.
+    public static let knnRecomputedTop1 = "knn_recomputed_top1"
     /// Fraction of propagated positive candidates sharing the anchor's label.
     public static let purityCandidates = "purity_candidates"
     /// Fraction of hard positives sharing the anchor's label.

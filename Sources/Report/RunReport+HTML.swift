@@ -75,6 +75,9 @@ extension RunReport {
             if let best, best.1 > top1.value { name += "; best \(NumberFormatting.table(best.1)) at \(best.0)" }
             tiles.append((NumberFormatting.table(top1.value), name))
         }
+        if let recomputed = lastValue(MetricKey.knnRecomputedTop1) {
+            tiles.append((NumberFormatting.table(recomputed.value), "kNN top-1 (%), recomputed features, epoch \(recomputed.epoch)"))
+        }
         if let purity = lastValue(MetricKey.purityHard) {
             tiles.append((NumberFormatting.table(purity.value), "hard-positive purity"))
         }
@@ -116,7 +119,8 @@ extension RunReport {
                 (MetricKey.learningRate, "learning rate"),
             ]), false),
             ("kNN accuracy", epochChart(id: "chart-knn", yLabel: "accuracy (%)", keys: [
-                (MetricKey.knnTop1, "top-1"), (MetricKey.knnTop5, "top-5"),
+                (MetricKey.knnTop1, "top-1 (bank)"), (MetricKey.knnTop5, "top-5 (bank)"),
+                (MetricKey.knnRecomputedTop1, "top-1 (recomputed)"),
             ]), false),
             ("Purity of propagated positives", epochChart(id: "chart-purity", yLabel: "fraction with anchor's label", keys: [
                 (MetricKey.purityCandidates, "candidates"), (MetricKey.purityHard, "hard positives"),
@@ -125,13 +129,16 @@ extension RunReport {
                 (MetricKey.imagesPerSecond, "images/s"),
             ]), false),
         ]
-        let byTime = epochs.compactMap { e -> (x: Double, y: Double)? in
-            guard let seconds = e[MetricKey.wallSeconds], let top1 = e[MetricKey.knnTop1] else { return nil }
-            return (seconds / 60, top1)
+        func byTime(_ key: String) -> [(x: Double, y: Double)] {
+            epochs.compactMap { e -> (x: Double, y: Double)? in
+                guard let seconds = e[MetricKey.wallSeconds], let top1 = e[key] else { return nil }
+                return (seconds / 60, top1)
+            }
         }
         charts.append(("kNN top-1 against wall-clock time", LineChart(
             id: "chart-knn-time", xLabel: "wall-clock minutes", yLabel: "kNN top-1 (%)",
-            series: [ChartSeries(name: "top-1", points: byTime, color: LineChart.palette[0])]), false))
+            series: [ChartSeries(name: "top-1 (bank)", points: byTime(MetricKey.knnTop1), color: LineChart.palette[0]),
+                     ChartSeries(name: "top-1 (recomputed)", points: byTime(MetricKey.knnRecomputedTop1), color: LineChart.palette[1])]), false))
         charts.append(("Invariance weight", epochChart(id: "chart-invariance-weight", yLabel: "weight", keys: [
             (MetricKey.invarianceWeight, "invariance weight"),
         ]), true))
