@@ -69,7 +69,7 @@ def svg_plot(groups, key_styles, path, title):
     for y in range(int(ymin), int(ymax) + 1, 5):
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" stroke="#e4e4e4"/>')
         out.append(f'<text x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">{y}</text>')
-    step = 10 if xmax <= 60 else 20 if xmax <= 150 else 60
+    step = 2 if xmax <= 20 else 5 if xmax <= 40 else 10 if xmax <= 80 else 20 if xmax <= 160 else 60
     for x in range(0, int(xmax) + 1, step):
         out.append(f'<line x1="{sx(x):.1f}" x2="{sx(x):.1f}" y1="{top}" y2="{top + ph}" stroke="#e4e4e4"/>')
         out.append(f'<text x="{sx(x):.1f}" y="{top + ph + 16}" text-anchor="middle">{x}</text>')
@@ -109,7 +109,7 @@ def main():
     groups = []
     for spec in args.groups:
         label, _, pattern = spec.partition("=")
-        runs = [(run, load(run)) for run in sorted(glob.glob(pattern))]
+        runs = [(run, load(run)) for run in sorted(glob.glob(pattern)) if os.path.isdir(run)]
         if not runs:
             sys.exit(f"{spec}: no run matches")
         groups.append((label, runs))

@@ -238,6 +238,7 @@ final class ProgressPrinter: TrainingObserver {
         if let k = r.knnRecomputedTop1 { text += String(format: ", kNN (recomputed) top-1 %.2f %% top-5 %.2f %%", k, r.knnRecomputedTop5 ?? 0) }
         if let p = r.purityCandidates, let h = r.purityHard { text += String(format: ", purity %.3f (hard %.3f)", p, h) }
         print(text)
+        fflush(stdout)   // keep epoch lines in order with the progress on stderr when both go to a file
         lastPrinted = -1
     }
 
