@@ -10,8 +10,9 @@ build: setup
 release: setup
 	swift build -c release
 
-# Tests run one at a time: several tests each drive oneDNN with all cores, and a crash inside
-# oneDNN was seen only when tests ran side by side (see the closing note of this change).
+# Tests run one at a time: each drives oneDNN with all cores, so running them side by side only
+# oversubscribes the CPU. (The crash once seen in parallel runs was oneDNN's thread-local
+# scratchpad; the engine now passes its own, see Sources/Kernels/Runtime.swift.)
 test: setup
 	swift build --build-tests
 	swift test --skip-build --no-parallel

@@ -19,7 +19,7 @@ def main():
         sys.exit(__doc__)
     rows = []
     for spec in sys.argv[1:]:
-        label, _, run = spec.partition("=")
+        label, _, run = spec.rpartition("=")
         rows.append((label, run, load(run)))
     epochs = max(len(m) for _, _, m in rows)
     reference = rows[0][2][-1].get("knn_recomputed_top1")

@@ -47,7 +47,7 @@ def summary(values):
 
 
 def svg_plot(groups, key_styles, path, title):
-    width, height, left, right, top, bottom = 760, 440, 60, 190, 30, 50
+    width, height, left, right, top, bottom = 900, 440, 60, 300, 30, 50
     series = []
     for gi, (label, runs) in enumerate(groups):
         for run, rows in runs:
@@ -108,7 +108,7 @@ def main():
     args = parser.parse_args()
     groups = []
     for spec in args.groups:
-        label, _, pattern = spec.partition("=")
+        label, _, pattern = spec.rpartition("=")
         runs = [(run, load(run)) for run in sorted(glob.glob(pattern)) if os.path.isdir(run)]
         if not runs:
             sys.exit(f"{spec}: no run matches")

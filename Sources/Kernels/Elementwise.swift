@@ -56,7 +56,7 @@ public enum Accumulate {
             var pd: dnnl_primitive_desc_t?
             var dmd = dst.layout.md
             let mds = srcs.map { $0.layout.md }
-            check(dnnl_sum_primitive_desc_create(&pd, &dmd, Int32(srcs.count), scales, mds, nil, Runtime.shared.engine), key)
+            check(dnnl_sum_primitive_desc_create(&pd, &dmd, Int32(srcs.count), scales, mds, Runtime.shared.attributes, Runtime.shared.engine), key)
             return PrimitiveBox(Primitive(name: key, pd: pd!))
         }
         var args: [(Int32, Operand)] = srcs.enumerated().map { (Arg.multipleSrc($0.offset), $0.element) }

@@ -9,7 +9,7 @@ public enum Reorder {
         let kernel = KernelCache.shared.get(key) { () -> PrimitiveBox in
             var pd: dnnl_primitive_desc_t?
             var s = src.layout.md, d = dst.layout.md
-            check(dnnl_reorder_primitive_desc_create(&pd, &s, Runtime.shared.engine, &d, Runtime.shared.engine, nil), key)
+            check(dnnl_reorder_primitive_desc_create(&pd, &s, Runtime.shared.engine, &d, Runtime.shared.engine, Runtime.shared.attributes), key)
             return PrimitiveBox(Primitive(name: key, pd: pd!))
         }
         kernel.primitive.execute([(Arg.src, src), (Arg.dst, dst)])

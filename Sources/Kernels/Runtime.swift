@@ -6,15 +6,21 @@ enum Arg {
     static let src: Int32 = 1, src1: Int32 = 2, dst: Int32 = 17, weights: Int32 = 33, bias: Int32 = 41
     static let mean: Int32 = 49, variance: Int32 = 50
     static let workspace: Int32 = 64
+    static let scratchpad: Int32 = 80
     static let diffSrc: Int32 = 129, diffDst: Int32 = 145, diffWeights: Int32 = 161, diffBias: Int32 = 169
     static func multipleSrc(_ i: Int) -> Int32 { 1024 + Int32(i) }
 }
 
-/// The process's oneDNN CPU engine and stream.
+/// The process's oneDNN CPU engine and stream, and the attributes every primitive is created with.
 final class Runtime: @unchecked Sendable {
     static let shared = Runtime()
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
+    /// Scratchpad mode "user": each execution is handed `Scratchpad.shared`. The library's own
+    /// mode keeps a thread-local buffer that only the thread which *created* a primitive has, so a
+    /// primitive created on one thread and executed on another (Swift concurrency moves work
+    /// between threads; tests share the kernel cache) wrote through a null pointer.
+    let attributes: dnnl_primitive_attr_t
 
     private init() {
         var e: dnnl_engine_t?
@@ -23,6 +29,27 @@ final class Runtime: @unchecked Sendable {
         var s: dnnl_stream_t?
         check(dnnl_stream_create(&s, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream_create")
         stream = s!
+        var a: dnnl_primitive_attr_t?
+        check(dnnl_primitive_attr_create(&a), "primitive_attr_create")
+        check(dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_scratchpad_mode_user), "set_scratchpad_mode")
+        attributes = a!
+    }
+}
+
+/// The one scratchpad buffer every primitive execution uses; grown on demand. Only touched under
+/// `Primitive.executionLock`, which already serialises executions.
+enum Scratchpad {
+    nonisolated(unsafe) private static var buffer: UnsafeMutableRawPointer?
+    nonisolated(unsafe) private static var capacity = 0
+
+    /// A buffer of at least `bytes` bytes (64-byte aligned), valid until the next call.
+    static func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > capacity || buffer == nil {
+            buffer?.deallocate()
+            capacity = max(bytes, 4096)
+            buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        }
+        return buffer!
     }
 }
 
@@ -55,7 +82,7 @@ final class Primitive: @unchecked Sendable {
     /// Creates a primitive from an operation descriptor; returns nil if no implementation exists.
     convenience init?(name: String, opDesc: UnsafeRawPointer?, hint: Primitive? = nil) {
         var pd: dnnl_primitive_desc_t?
-        guard dnnl_primitive_desc_create(&pd, opDesc, nil, Runtime.shared.engine, hint?.pd) == dnnl_success, let pd else { return nil }
+        guard dnnl_primitive_desc_create(&pd, opDesc, Runtime.shared.attributes, Runtime.shared.engine, hint?.pd) == dnnl_success, let pd else { return nil }
         self.init(name: name, pd: pd)
     }
 
@@ -102,7 +129,17 @@ final class Primitive: @unchecked Sendable {
             created.append(m!)
             mems.append(dnnl_exec_arg_t(arg: arg, memory: m))
         }
-        // Scratchpad is owned by the library by default (scratchpad_mode library): nothing to pass.
+        // The scratchpad (user mode, see `Runtime.attributes`), when the primitive needs one.
+        if let md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) {
+            let scratch = Layout(md: md.pointee)
+            if scratch.byteCount > 0 {
+                var m: dnnl_memory_t?
+                var smd = scratch.md
+                check(dnnl_memory_create(&m, &smd, Runtime.shared.engine, Scratchpad.reserve(scratch.byteCount)), "memory_create(\(name) scratchpad)")
+                created.append(m!)
+                mems.append(dnnl_exec_arg_t(arg: Arg.scratchpad, memory: m))
+            }
+        }
         let status = dnnl_primitive_execute(primitive, Runtime.shared.stream, Int32(mems.count), mems)
         if status != dnnl_success {
             // Say which argument disagrees with what the primitive was created for.
