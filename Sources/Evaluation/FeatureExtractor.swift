@@ -20,10 +20,12 @@ public struct ExtractedFeatures: Sendable {
 /// statistics), for the kNN monitor, linear probes, clustering and embedding export.
 public enum FeatureExtractor {
     /// Features for `indices` (default: every image) with the deterministic `transform`.
-    /// `progress` receives (images done, total).
+    /// `batchStatistics` normalises with each batch's statistics as training does (and moves the
+    /// running statistics) instead of the running ones. `progress` receives (images done, total).
     public static func extract(model: ResNet, dataset: any ImageDataset, transform: AugmentationPipeline, indices: [Int]? = nil,
                                batchSize: Int = 256, precision: DType = .f32, backbone: Bool = false, head: Bool = true,
-                               workers: Int = 1, progress: (Int, Int) -> Void = { _, _ in }) throws -> ExtractedFeatures {
+                               batchStatistics: Bool = false, workers: Int = 1,
+                               progress: (Int, Int) -> Void = { _, _ in }) throws -> ExtractedFeatures {
         guard dataset.channels == model.config.inputChannels else {
             throw TensorError.shapeMismatch("the model takes \(model.config.inputChannels)-channel images, dataset \(dataset.name) has \(dataset.channels)-channel images")
         }
@@ -36,7 +38,8 @@ public enum FeatureExtractor {
         try GradMode.withoutGradients {
             while let batch = try iterator.next() {
                 let x = try Tensor(shape: batch.shape, values: batch.images)
-                let f = try model.features(x, training: false, precision: precision)
+                // Batch statistics need two images; a last batch of one uses the running ones.
+                let f = try model.features(x, training: batchStatistics && batch.count > 1, precision: precision)
                 if backbone { out.backbone! += f.toArray(); out.backboneDimension = f.shape[1] }
                 if head {
                     let y = try model.project(f)

@@ -16,7 +16,7 @@ final class Runtime: @unchecked Sendable {
     static let shared = Runtime()
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
-    /// Scratchpad mode "user": each execution is handed `Scratchpad.shared`. The library's own
+    /// Scratchpad mode "user": each execution is handed the buffer of `Scratchpad.reserve`. The library's own
     /// mode keeps a thread-local buffer that only the thread which *created* a primitive has, so a
     /// primitive created on one thread and executed on another (Swift concurrency moves work
     /// between threads; tests share the kernel cache) wrote through a null pointer.
@@ -77,6 +77,8 @@ final class Primitive: @unchecked Sendable {
     let pd: dnnl_primitive_desc_t
     let primitive: dnnl_primitive_t
     let name: String
+    /// The scratchpad this primitive asks for at every execution (nil: none).
+    let scratchpadLayout: Layout?
     static let executionLock = NSLock()
 
     /// Creates a primitive from an operation descriptor; returns nil if no implementation exists.
@@ -93,6 +95,8 @@ final class Primitive: @unchecked Sendable {
         check(dnnl_primitive_create(&p, pd), "primitive_create(\(name))")
         self.primitive = p!
         self.name = name
+        let scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0).map { Layout(md: $0.pointee) }
+        scratchpadLayout = scratch.flatMap { $0.byteCount > 0 ? $0 : nil }
     }
 
     deinit {
@@ -130,15 +134,12 @@ final class Primitive: @unchecked Sendable {
             mems.append(dnnl_exec_arg_t(arg: arg, memory: m))
         }
         // The scratchpad (user mode, see `Runtime.attributes`), when the primitive needs one.
-        if let md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) {
-            let scratch = Layout(md: md.pointee)
-            if scratch.byteCount > 0 {
-                var m: dnnl_memory_t?
-                var smd = scratch.md
-                check(dnnl_memory_create(&m, &smd, Runtime.shared.engine, Scratchpad.reserve(scratch.byteCount)), "memory_create(\(name) scratchpad)")
-                created.append(m!)
-                mems.append(dnnl_exec_arg_t(arg: Arg.scratchpad, memory: m))
-            }
+        if let scratch = scratchpadLayout {
+            var m: dnnl_memory_t?
+            var smd = scratch.md
+            check(dnnl_memory_create(&m, &smd, Runtime.shared.engine, Scratchpad.reserve(scratch.byteCount)), "memory_create(\(name) scratchpad)")
+            created.append(m!)
+            mems.append(dnnl_exec_arg_t(arg: Arg.scratchpad, memory: m))
         }
         let status = dnnl_primitive_execute(primitive, Runtime.shared.stream, Int32(mems.count), mems)
         if status != dnnl_success {

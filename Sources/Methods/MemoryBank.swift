@@ -32,26 +32,25 @@ public final class MemoryBank {
 
     /// Replaces all entries by a checkpointed copy of `storage` ([N, D] row-major).
     public func restore(_ values: [Float]) throws {
-        guard values.count == count * dimension else {
-            throw MethodsError.invalidInput(
-                "bank checkpoint has \(values.count) values, expected \(count) × \(dimension)")
-        }
-        guard values.allSatisfy({ $0.isFinite }) else {
-            throw MethodsError.invalidInput("bank checkpoint contains non-finite values")
-        }
+        try checkShapeAndValues(values, source: "bank checkpoint")
         storage = values
     }
 
     /// Replaces all entries by the L2-normalised rows of `features` ([N, D] row-major), e.g. the
     /// initial network's outputs on every image.
     public func fill(features: [Float]) throws {
-        guard features.count == count * dimension else {
-            throw MethodsError.invalidInput("bank fill has \(features.count) values, expected \(count) × \(dimension)")
-        }
-        guard features.allSatisfy({ $0.isFinite }) else {
-            throw MethodsError.invalidInput("bank fill contains non-finite values")
-        }
+        try checkShapeAndValues(features, source: "bank fill")
         storage = l2NormalizeRows(features, rows: count, dimension: dimension).v
+    }
+
+    /// Throws unless `values` holds N × D finite numbers; `source` names them in the message.
+    private func checkShapeAndValues(_ values: [Float], source: String) throws {
+        guard values.count == count * dimension else {
+            throw MethodsError.invalidInput("\(source) has \(values.count) values, expected \(count) × \(dimension)")
+        }
+        guard values.allSatisfy({ $0.isFinite }) else {
+            throw MethodsError.invalidInput("\(source) contains non-finite values")
+        }
     }
 
     /// Entry `i` as a copy ([D]).

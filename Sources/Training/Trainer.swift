@@ -216,24 +216,11 @@ public final class Trainer {
     /// image (evaluation transform, batch-norm batch statistics as in training, no gradients).
     /// The running statistics move as one epoch of forward passes would move them.
     func initializeBankFromFeatures() throws {
-        let transform = try AugmentationPresets.pipeline(named: config.evalTransform)
-        let passes = try DataLoader(dataset: train, transform: transform, batchSize: 256, shuffle: false, dropLast: false,
-                                    seed: config.seed, workers: config.workers, prefetch: 2,
-                                    subset: trainIndices.count == train.count ? nil : trainIndices)
-        let d = bank.dimension
-        var values = [Float](repeating: 0, count: bank.count * d)
-        let iterator = passes.epoch(0)
-        try GradMode.withoutGradients {
-            while let batch = try iterator.next() {
-                let x = try Tensor(shape: batch.shape, values: batch.images)
-                let (_, output) = try model(x, training: batch.count > 1, precision: resolvedPrecision)
-                let rows = output.toArray()
-                for (row, index) in batch.indices.enumerated() {
-                    values.replaceSubrange(index * d..<(index + 1) * d, with: rows[row * d..<(row + 1) * d])
-                }
-            }
-        }
-        try bank.fill(features: values)
+        // Rows come back in `trainIndices` order, which is bank order (the first n images).
+        let features = try FeatureExtractor.extract(model: model, dataset: train, transform: AugmentationPresets.pipeline(named: config.evalTransform),
+                                                    indices: trainIndices.count == train.count ? nil : trainIndices, batchSize: 256,
+                                                    precision: resolvedPrecision, head: true, batchStatistics: true, workers: config.workers)
+        try bank.fill(features: features.head ?? [])
     }
 
     /// The memory bank of the method in use.
