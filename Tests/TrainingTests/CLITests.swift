@@ -56,4 +56,15 @@ import Testing
         #expect(paper.bankInitialization == nil && paper.invp.warmUp == .binary && paper.invp.warmUpEpochs == 5)
         #expect(paper.augmentation == "fashion-mnist-invp" && paper.cropScaleMinimum == nil && paper.learningRate == 0.03)
     }
+
+    /// The long preset is exactly the command docs/results.md ran for its 88 % runs: the CPU
+    /// preset with `--epochs 28 --invariance-warmup 2 --augmentation fashion-mnist-invp`.
+    @Test func longPresetIsTheMeasuredCommand() throws {
+        var long = try #require(try InvpropCommand.parseAsRoot(["train", "--preset", "fashion-mnist-long"]) as? TrainCommand).resolvedConfig()
+        let flags = try #require(try InvpropCommand.parseAsRoot(
+            ["train", "--epochs", "28", "--invariance-warmup", "2", "--augmentation", "fashion-mnist-invp"]) as? TrainCommand).resolvedConfig()
+        #expect(long.preset == "fashion-mnist-long")
+        long.preset = flags.preset
+        #expect(long == flags)
+    }
 }
