@@ -4,7 +4,8 @@ Each group is LABEL=GLOB; the glob's runs are the seeds of that group. For every
 top-1 of each epoch is paired with the wall-clock minutes at the end of that epoch (training and
 monitor included, as `metrics.jsonl` records them). The table gives, per group, the mean and the
 spread (min–max over seeds) of the best kNN reached by each time budget, for the bank monitor and
-for recomputed training features, and the minutes each seed needed to pass a target.
+for recomputed training features, and the minutes each seed needed to pass a target. With
+--epochs, a second table gives the same at equal epochs (the end of each listed epoch).
 Standard library only.
 
     python3 scripts/time_to_accuracy.py --svg docs/images/time-to-accuracy.svg \\
@@ -98,11 +99,28 @@ def svg_plot(groups, key_styles, path, title):
         f.write("\n".join(out) + "\n")
 
 
+def epochs_table(groups, epochs):
+    """Per group and listed epoch: minutes at its end, recomputed and bank kNN, mean (min–max)."""
+    print("\nAt the end of each epoch: mean (min–max over seeds)\n")
+    print("| group | epoch | minutes | kNN recomputed | kNN bank |")
+    print("|---|---|---|---|---|")
+    for label, runs in groups:
+        for epoch in epochs:
+            rows = [next((r for r in rs if r.get("epoch") == epoch), None) for _, rs in runs]
+            rows = [r for r in rows if r is not None]
+            if not rows:
+                continue
+            cells = [summary([r.get(k) for r in rows]) for k in ("knn_recomputed_top1", "knn_top1")]
+            minutes = summary([r["wall_seconds"] / 60 for r in rows])
+            print(f"| {label} | {epoch} | {minutes} | " + " | ".join(cells) + " |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("groups", nargs="+", help="LABEL=GLOB")
     parser.add_argument("--budgets", default="5,10,15,20,30,45,60,90,120", help="minutes, comma-separated")
     parser.add_argument("--target", type=float, default=80.6, help="kNN top-1 whose crossing time is reported")
+    parser.add_argument("--epochs", help="also tabulate these epochs (comma-separated) at equal epochs")
     parser.add_argument("--svg", help="write the plot here")
     parser.add_argument("--title", default="Fashion-MNIST: weighted kNN top-1 against wall-clock time (2 cores)")
     args = parser.parse_args()
@@ -128,6 +146,8 @@ def main():
             reached = [c for c in crossings if c is not None]
             cross = "–" if not reached else summary(reached) + ("" if len(reached) == len(runs) else f" ({len(reached)} of {len(runs)})")
             print(f"| {label} | {len(runs)} | " + " | ".join(cells) + f" | {cross} |")
+    if args.epochs:
+        epochs_table(groups, [int(e) for e in args.epochs.split(",")])
     if args.svg:
         styles = [(k, d) for k, d in [("knn_recomputed_top1", ""), ("knn_top1", "5,4")]
                   if any(k in r for _, runs in groups for _, rows in runs for r in rows)]
