@@ -5,7 +5,8 @@ top-1 of each epoch is paired with the wall-clock minutes at the end of that epo
 monitor included, as `metrics.jsonl` records them). The table gives, per group, the mean and the
 spread (min–max over seeds) of the best kNN reached by each time budget, for the bank monitor and
 for recomputed training features, and the minutes each seed needed to pass a target. With
---epochs, a second table gives the same at equal epochs (the end of each listed epoch).
+--epochs, a second table gives the same at equal epochs (the end of each listed epoch), with
+each seed's recomputed kNN; with --phases N, the seconds of each phase of epoch N per run.
 Standard library only.
 
     python3 scripts/time_to_accuracy.py --svg docs/images/time-to-accuracy.svg \\
@@ -102,8 +103,8 @@ def svg_plot(groups, key_styles, path, title):
 def epochs_table(groups, epochs):
     """Per group and listed epoch: minutes at its end, recomputed and bank kNN, mean (min–max)."""
     print("\nAt the end of each epoch: mean (min–max over seeds)\n")
-    print("| group | epoch | minutes | kNN recomputed | kNN bank |")
-    print("|---|---|---|---|---|")
+    print("| group | epoch | minutes | kNN recomputed | kNN bank | recomputed, per seed |")
+    print("|---|---|---|---|---|---|")
     for label, runs in groups:
         for epoch in epochs:
             rows = [next((r for r in rs if r.get("epoch") == epoch), None) for _, rs in runs]
@@ -112,7 +113,20 @@ def epochs_table(groups, epochs):
                 continue
             cells = [summary([r.get(k) for r in rows]) for k in ("knn_recomputed_top1", "knn_top1")]
             minutes = summary([r["wall_seconds"] / 60 for r in rows])
-            print(f"| {label} | {epoch} | {minutes} | " + " | ".join(cells) + " |")
+            per_seed = ", ".join(f"{r['knn_recomputed_top1']:.2f}" for r in rows if "knn_recomputed_top1" in r)
+            print(f"| {label} | {epoch} | {minutes} | " + " | ".join(cells) + f" | {per_seed} |")
+
+
+def phases_table(groups, epoch):
+    """Per run: the seconds of each step phase and of the monitor in `epoch`, and images/s."""
+    print(f"\nSeconds spent in epoch {epoch}, per run\n")
+    for label, runs in groups:
+        for run, rows in runs:
+            row = next((r for r in rows if r.get("epoch") == epoch), None)
+            if row is None or "phase_seconds" not in row:
+                continue
+            parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(row["phase_seconds"].items()))
+            print(f"- {run}: {parts}, monitor {row.get('monitor_seconds', 0):.1f}, {row['images_per_second']:.0f} images/s")
 
 
 def main():
@@ -121,6 +135,7 @@ def main():
     parser.add_argument("--budgets", default="5,10,15,20,30,45,60,90,120", help="minutes, comma-separated")
     parser.add_argument("--target", type=float, default=80.6, help="kNN top-1 whose crossing time is reported")
     parser.add_argument("--epochs", help="also tabulate these epochs (comma-separated) at equal epochs")
+    parser.add_argument("--phases", type=int, help="also list each run's phase seconds in this epoch")
     parser.add_argument("--svg", help="write the plot here")
     parser.add_argument("--title", default="Fashion-MNIST: weighted kNN top-1 against wall-clock time (2 cores)")
     args = parser.parse_args()
@@ -148,6 +163,8 @@ def main():
             print(f"| {label} | {len(runs)} | " + " | ".join(cells) + f" | {cross} |")
     if args.epochs:
         epochs_table(groups, [int(e) for e in args.epochs.split(",")])
+    if args.phases:
+        phases_table(groups, args.phases)
     if args.svg:
         styles = [(k, d) for k, d in [("knn_recomputed_top1", ""), ("knn_top1", "5,4")]
                   if any(k in r for _, runs in groups for _, rows in runs for r in rows)]
