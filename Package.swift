@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Kernels layer: the only code that talks to C libraries.
@@ -41,7 +42,8 @@ let package = Package(
         .target(name: "InvpropCLI", dependencies: [
             "Training", "Evaluation", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: optimized),
+            .product(name: "Yams", package: "Yams"),
+        ], resources: [.copy("Recipes")], swiftSettings: optimized),
         .executableTarget(name: "invprop", dependencies: ["InvpropCLI"], swiftSettings: optimized),
         // Report: the self-contained HTML page of a run directory, and montage composition.
         .target(name: "Report", dependencies: ["Codecs"], swiftSettings: optimized),

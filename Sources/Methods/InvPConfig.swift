@@ -35,7 +35,7 @@ public struct InvPConfig: Sendable, Codable, Equatable {
     public var positiveCount: Int = 20
     /// λ, the weight of the invariance term (SPEC step 9).
     public var invarianceWeight: Float = 0.6
-    /// T, the warm-up length in epochs (SPEC step 9).
+    /// T, the number of instance-only epochs before the invariance term starts (SPEC step 9).
     public var warmUpEpochs: Int = 30
     /// The warm-up kind (binary, Gaussian, none).
     public var warmUp: WarmUp = .binary
@@ -85,7 +85,8 @@ public struct InvPConfig: Sendable, Codable, Equatable {
         }
     }
 
-    /// w(epoch) of SPEC step 9; `epoch` counts from 0 as in the reference loop.
+    /// w(epoch) of SPEC step 9; `epoch` counts from 1 as the authors' loop does, so a binary
+    /// warm-up of T gives exactly T instance-only epochs (1…T).
     public func rampWeight(epoch: Int) -> Float {
         switch warmUp {
         case .binary: return epoch > warmUpEpochs ? 1 : 0

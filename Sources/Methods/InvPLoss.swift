@@ -61,7 +61,7 @@ public final class InvPLoss {
     }
 
     /// Evaluates the loss on network outputs `features` f: [B, D] (row-major) of the images with
-    /// dataset indices `indices`: [B], at 0-based `epoch`, against `bank` and the neighbour
+    /// dataset indices `indices`: [B], in `epoch` (counted from 1, as the authors' loop does), against `bank` and the neighbour
     /// `table` as they were before this step. Neither is modified.
     public func evaluate(
         features: [Float], indices: [Int], epoch: Int, bank: MemoryBank, table: NeighbourTable,

@@ -56,7 +56,8 @@ public final class InvariancePropagation {
         }
     }
 
-    /// SPEC steps 1–9 for f: [B, D] of the images `indices` at 0-based `epoch`.
+    /// SPEC steps 1–9 for f: [B, D] of the images `indices` in `epoch`, counted from 1 as the
+    /// authors' loop counts it (w = 1 once epoch > T).
     public func computeLoss(features: [Float], indices: [Int], epoch: Int, diagnostics: Bool = false) throws -> InvPLossOutput {
         try loss.evaluate(features: features, indices: indices, epoch: epoch, bank: bank, table: table,
                           diagnostics: diagnostics)

@@ -21,10 +21,15 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var learningRate: Double
     /// Training throughput of the whole loop (loading, network, memory bank), images/s.
     public var imagesPerSecond: Double
-    /// kNN monitor top-1/top-5 in percent (bank features vs test features).
+    /// Which split the kNN monitor scored: "validation" (held-out training images) or "test".
+    public var monitorSplit: String?
+    /// kNN monitor top-1/top-5 in percent (bank features vs the monitored split's features).
     public var knnTop1: Double?, knnTop5: Double?
     /// kNN top-1/top-5 in percent with training features recomputed by the evaluation transform.
     public var knnRecomputedTop1: Double?, knnRecomputedTop5: Double?
+    /// With a validation split, the last epoch also scores the test split once (bank and
+    /// recomputed features, as the monitor does); these are never used to choose anything.
+    public var testKnnTop1: Double?, testKnnTop5: Double?, testKnnRecomputedTop1: Double?, testKnnRecomputedTop5: Double?
     /// Seconds this epoch spent in the kNN monitor (inside `wallSeconds`).
     public var monitorSeconds: Double?
     /// Seconds of the epoch's steps by phase (loader, forward, loss, backward, optimizer,
@@ -36,7 +41,10 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case epoch, loss, learningRate = "learning_rate", wallSeconds = "wall_seconds", lossInstance = "loss_instance"
         case lossInvariance = "loss_invariance", invarianceWeight = "invariance_weight", imagesPerSecond = "images_per_second"
+        case monitorSplit = "monitor_split"
         case knnTop1 = "knn_top1", knnTop5 = "knn_top5", knnRecomputedTop1 = "knn_recomputed_top1", knnRecomputedTop5 = "knn_recomputed_top5"
+        case testKnnTop1 = "test_knn_top1", testKnnTop5 = "test_knn_top5"
+        case testKnnRecomputedTop1 = "test_knn_recomputed_top1", testKnnRecomputedTop5 = "test_knn_recomputed_top5"
         case monitorSeconds = "monitor_seconds", phaseSeconds = "phase_seconds", purityCandidates = "purity_candidates", purityHard = "purity_hard"
     }
 }
@@ -69,8 +77,8 @@ public struct TrainingSummary: Sendable {
     public var completedEpochs: Int, finished: Bool
     /// The last epoch's record, if any epoch ended in this call.
     public var lastRecord: EpochRecord?
-    /// Best kNN top-1 over the run (percent).
-    public var bestKNNTop1: Double?
+    /// Best kNN top-1 over the run (percent, on the monitored split) and its epoch.
+    public var bestKNNTop1: Double?, bestEpoch: Int?
     /// Files of the run.
     public var runDirectory: URL
 }
@@ -99,9 +107,11 @@ public final class Trainer {
     let schedule: LearningRateSchedule
     let invp: InvariancePropagation?
     let npid: NPID?
-    let train: any ImageDataset
-    let test: (any ImageDataset)?
-    let trainIndices: [Int]
+    /// The images trained on, renumbered so that positions are memory-bank rows.
+    let train: IndexedSubset
+    /// Held-out training images (nil without `--validation`) and the test split.
+    let validation: IndexedSubset?, test: (any ImageDataset)?
+    /// Labels of `train` (purity and the kNN monitor only; never used for training).
     let trainLabels: [Int32]?
     let loader: DataLoader
     var progress = TrainingProgress()
@@ -140,26 +150,30 @@ public final class Trainer {
 
         // Data.
         let channels = config.model.inputChannels
-        let train: any ImageDataset
+        let whole: any ImageDataset
         if config.dataset == "shapes" {
-            train = try ShapesDataset(count: config.trainSubset ?? 2000, seed: config.seed)
+            whole = try ShapesDataset(count: config.trainSubset ?? 2000, seed: config.seed)
             test = try ShapesDataset(count: 400, seed: config.seed &+ 1)
         } else {
-            train = try DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .train, channels: channels)
+            whole = try DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .train, channels: channels)
             test = try? DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .test, channels: channels)
         }
-        self.train = train
-        guard train.channels == channels else {
-            throw TrainingError.invalidOption("dataset \(train.name) has \(train.channels)-channel images but the model takes \(channels) (--in-channels)")
+        guard whole.channels == channels else {
+            throw TrainingError.invalidOption("dataset \(whole.name) has \(whole.channels)-channel images but the model takes \(channels) (--in-channels)")
         }
-        let n = min(config.trainSubset ?? train.count, train.count)
-        trainIndices = Array(0..<n)
-        trainLabels = train.classCount == nil ? nil : trainIndices.map { Int32(train.label(at: $0) ?? 0) }
+        let split: TrainValidationSplit
+        do {
+            split = try TrainValidationSplit(total: whole.count, validation: config.validation, trainLimit: config.trainSubset, seed: config.validationSeed)
+        } catch let error as DataError { throw TrainingError.invalidOption(error.description) }
+        let train = try IndexedSubset(base: whole, indices: split.training)
+        self.train = train
+        validation = split.validation.isEmpty ? nil : try IndexedSubset(base: whole, indices: split.validation, name: whole.name + "-validation")
+        let n = train.count
+        trainLabels = train.classCount == nil ? nil : (0..<n).map { Int32(train.label(at: $0) ?? 0) }
         var augmentation = try AugmentationPresets.pipeline(named: config.augmentation)
         if let minimum = config.cropScaleMinimum { augmentation = augmentation.replacingCropScale(minimum: minimum) }
         loader = try DataLoader(dataset: train, transform: augmentation, batchSize: config.batchSize,
-                                shuffle: true, dropLast: true, seed: config.seed, workers: config.workers, prefetch: 3,
-                                subset: n == train.count ? nil : trainIndices)
+                                shuffle: true, dropLast: true, seed: config.seed, workers: config.workers, prefetch: 3)
 
         // Network, objective, optimizer.
         model = try ResNet(config.model, seed: config.seed)
@@ -216,9 +230,9 @@ public final class Trainer {
     /// image (evaluation transform, batch-norm batch statistics as in training, no gradients).
     /// The running statistics move as one epoch of forward passes would move them.
     func initializeBankFromFeatures() throws {
-        // Rows come back in `trainIndices` order, which is bank order (the first n images).
+        // Rows come back in `train`'s order, which is bank order.
         let features = try FeatureExtractor.extract(model: model, dataset: train, transform: AugmentationPresets.pipeline(named: config.evalTransform),
-                                                    indices: trainIndices.count == train.count ? nil : trainIndices, batchSize: 256,
+                                                    batchSize: 256,
                                                     precision: resolvedPrecision, head: true, batchStatistics: true, workers: config.workers)
         try bank.fill(features: features.head ?? [])
     }
@@ -230,7 +244,7 @@ public final class Trainer {
     public func run(observer: TrainingObserver? = nil, stop: () -> StopRequest = { .none }) throws -> TrainingSummary {
         let precision = resolvedPrecision
         let steps = loader.batchesPerEpoch
-        guard steps >= 1 else { throw TrainingError.invalidOption("\(trainIndices.count) training images make no full batch of \(config.batchSize)") }
+        guard steps >= 1 else { throw TrainingError.invalidOption("\(train.count) training images make no full batch of \(config.batchSize)") }
         var lastRecord: EpochRecord?
         var clock = DispatchTime.now().uptimeNanoseconds
         func tick() -> Double {
@@ -291,7 +305,8 @@ public final class Trainer {
     }
 
     private func summary(_ record: EpochRecord?, finished: Bool) -> TrainingSummary {
-        TrainingSummary(completedEpochs: progress.epoch, finished: finished, lastRecord: record, bestKNNTop1: progress.bestKNNTop1, runDirectory: runDirectory)
+        TrainingSummary(completedEpochs: progress.epoch, finished: finished, lastRecord: record, bestKNNTop1: progress.bestKNNTop1,
+                        bestEpoch: progress.bestEpoch, runDirectory: runDirectory)
     }
 
     /// One optimisation step: forward, loss with its gradient, backward, SGD, bank/table update.
@@ -310,7 +325,7 @@ public final class Trainer {
         }
         if let invp {
             let wantPurity = config.purity && trainLabels != nil
-            let result = try phases.time("loss") { try invp.computeLoss(features: f, indices: batch.indices, epoch: epoch, diagnostics: wantPurity) }
+            let result = try phases.time("loss") { try invp.computeLoss(features: f, indices: batch.indices, epoch: epoch + 1, diagnostics: wantPurity) }
             try phases.time("backward") { try attachAndBackward(output, shape: shape, loss: result.loss, gradient: result.gradient) }
             phases.time("optimizer") { optimizer.step() }
             try phases.time("bank") { try invp.finishStep(features: f, indices: batch.indices, output: result) }
@@ -343,19 +358,32 @@ public final class Trainer {
         var record = EpochRecord(epoch: e + 1, wallSeconds: 0, loss: progress.epochLossSums[0] / Double(steps),
                                  lossInstance: progress.epochLossSums[1] / Double(steps),
                                  lossInvariance: invp == nil ? nil : progress.epochLossSums[2] / Double(steps),
-                                 invarianceWeight: invp.map { Double($0.config.invarianceEnabled ? $0.config.invarianceWeight * $0.config.rampWeight(epoch: e) : 0) },
+                                 invarianceWeight: invp.map { Double($0.config.invarianceEnabled ? $0.config.invarianceWeight * $0.config.rampWeight(epoch: e + 1) : 0) },
                                  learningRate: Double(optimizer.learningRate),
                                  imagesPerSecond: Double(progress.epochImages) / max(progress.epochSeconds, 1e-9))
         record.phaseSeconds = phases.seconds
         phases = PhaseClock()
         record.purityCandidates = progress.epochPurity.candidatePurity
         record.purityHard = progress.epochPurity.positivePurity
-        if config.knnEvery > 0, (e + 1) % config.knnEvery == 0 || e + 1 == config.epochs {
+        let isLast = e + 1 == config.epochs
+        if config.knnEvery > 0, (e + 1) % config.knnEvery == 0 || isLast {
             let started = DispatchTime.now().uptimeNanoseconds
+            // With a validation split the monitor scores it; the test split is scored once, by
+            // the final network, and only reported.
+            var splits: [KNNSplit] = []
+            if let validation { splits.append(KNNSplit(name: "validation", images: validation)) } else if let test { splits.append(KNNSplit(name: "test", images: test)) }
+            if validation != nil, isLast, let test { splits.append(KNNSplit(name: "test", images: test)) }
             let which = config.monitorFeatures ?? .bank
-            let scores = try knnMonitor(precision: precision, bank: which != .recompute, recompute: which != .bank, observer: observer)
-            (record.knnTop1, record.knnTop5) = (scores.bank?.0, scores.bank?.1)
-            (record.knnRecomputedTop1, record.knnRecomputedTop5) = (scores.recomputed?.0, scores.recomputed?.1)
+            let scores = try knnMonitor(splits, precision: precision, bank: which != .recompute, recompute: which != .bank, observer: observer)
+            if let monitored = splits.first, let s = scores[monitored.name] {
+                record.monitorSplit = monitored.name
+                (record.knnTop1, record.knnTop5) = (s.bank?.top1, s.bank?.top5)
+                (record.knnRecomputedTop1, record.knnRecomputedTop5) = (s.recomputed?.top1, s.recomputed?.top5)
+            }
+            if validation != nil, let s = scores["test"] {
+                (record.testKnnTop1, record.testKnnTop5) = (s.bank?.top1, s.bank?.top5)
+                (record.testKnnRecomputedTop1, record.testKnnRecomputedTop5) = (s.recomputed?.top1, s.recomputed?.top5)
+            }
             record.monitorSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         }
         progress.epoch += 1
@@ -376,32 +404,43 @@ public final class Trainer {
         return record
     }
 
-    /// Weighted kNN (K, σ) top-1/top-5 in percent of the test features against the memory bank
-    /// (the paper's monitor) and/or against training features recomputed with the evaluation
-    /// transform. Both are nil when either side has no labels.
-    func knnMonitor(precision: DType, bank useBank: Bool, recompute: Bool,
-                    observer: TrainingObserver?) throws -> (bank: (Double, Double)?, recomputed: (Double, Double)?) {
-        guard let test, test.classCount != nil, let labels = trainLabels else { return (nil, nil) }
+    /// A labelled split the kNN monitor scores ("validation" or "test").
+    struct KNNSplit {
+        var name: String
+        var images: any ImageDataset
+    }
+
+    /// kNN top-1 and top-5 in percent.
+    typealias KNNScore = (top1: Double, top5: Double)
+
+    /// Weighted kNN (K, σ) top-1/top-5 in percent of each split's features against the memory
+    /// bank (the paper's monitor) and/or against training features recomputed with the evaluation
+    /// transform (computed once for all splits). Splits without labels are left out.
+    func knnMonitor(_ splits: [KNNSplit], precision: DType, bank useBank: Bool, recompute: Bool,
+                    observer: TrainingObserver?) throws -> [String: (bank: KNNScore?, recomputed: KNNScore?)] {
+        let labelled = splits.filter { $0.images.classCount != nil }
+        guard !labelled.isEmpty, let labels = trainLabels.map({ $0.map { Int($0) } }) else { return [:] }
         let transform = try AugmentationPresets.pipeline(named: config.evalTransform)
-        observer?.note("kNN monitor: features of \(test.count) test images")
-        let features = try FeatureExtractor.extract(model: model, dataset: test, transform: transform,
-                                                    batchSize: 256, precision: precision, head: true, workers: config.workers)
-        guard let testHead = features.head, let testLabels = features.labels else { return (nil, nil) }
-        let knn = WeightedKNN(k: min(config.knnK, trainIndices.count), temperature: config.knnTemperature)
-        let classes = max(train.classCount ?? 0, test.classCount ?? 0)
-        func score(_ reference: [Float]) throws -> (Double, Double) {
-            let report = try knn.evaluate(train: reference, trainLabels: labels.map { Int($0) }, test: testHead, testLabels: testLabels,
-                                          dimension: features.headDimension, classCount: classes)
-            return (report.top1 * 100, report.top5 * 100)
-        }
-        var result: (bank: (Double, Double)?, recomputed: (Double, Double)?) = (nil, nil)
-        if useBank { result.bank = try score(bank.storage) }
+        var recomputed: [Float]?
         if recompute {
-            observer?.note("kNN monitor: features of \(trainIndices.count) training images")
-            let recomputed = try FeatureExtractor.extract(model: model, dataset: train, transform: transform,
-                                                          indices: trainIndices.count == train.count ? nil : trainIndices,
-                                                          batchSize: 256, precision: precision, head: true, workers: config.workers)
-            if let head = recomputed.head { result.recomputed = try score(head) }
+            observer?.note("kNN monitor: features of \(train.count) training images")
+            recomputed = try FeatureExtractor.extract(model: model, dataset: train, transform: transform, batchSize: 256,
+                                                      precision: precision, head: true, workers: config.workers).head
+        }
+        let knn = WeightedKNN(k: min(config.knnK, train.count), temperature: config.knnTemperature)
+        var result: [String: (bank: KNNScore?, recomputed: KNNScore?)] = [:]
+        for split in labelled {
+            observer?.note("kNN monitor: features of \(split.images.count) \(split.name) images")
+            let features = try FeatureExtractor.extract(model: model, dataset: split.images, transform: transform,
+                                                        batchSize: 256, precision: precision, head: true, workers: config.workers)
+            guard let head = features.head, let splitLabels = features.labels else { continue }
+            let classes = max(train.classCount ?? 0, split.images.classCount ?? 0)
+            func score(_ reference: [Float]) throws -> KNNScore {
+                let report = try knn.evaluate(train: reference, trainLabels: labels, test: head, testLabels: splitLabels,
+                                              dimension: features.headDimension, classCount: classes)
+                return (report.top1 * 100, report.top5 * 100)
+            }
+            result[split.name] = (useBank ? try score(bank.storage) : nil, try recomputed.map(score))
         }
         return result
     }

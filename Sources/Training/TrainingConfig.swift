@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import Methods
 import Models
@@ -51,8 +52,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var dataset: String = "fashion-mnist"
     /// Dataset directory (nil: the default places).
     public var dataDir: String?
-    /// Use only the first N training images (nil: all).
+    /// Use only the first N training images left after the validation split (nil: all).
     public var trainSubset: Int?
+    /// Training images held out for validation (nil or 0: none; the kNN monitor then scores the
+    /// test split, as the paper does). With it, the monitor and `checkpoint-best` use validation
+    /// and the test split is scored once, at the end of the run.
+    public var validation: ValidationSize?
+    /// Seed of the validation draw (kept apart from `seed` so that every run shares one split).
+    public var validationSeed: UInt64 = 0
     /// Augmentation preset for training and the deterministic transform for evaluation.
     public var augmentation: String = "fashion-mnist-invp"
     /// Transform used to compute test features for the kNN monitor.

@@ -158,8 +158,6 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         }
         c = shapesConfig(); c.invp.backgroundCount = 5000
         #expect(throws: (any Error).self) { try Trainer(config: c, runDirectory: temporaryRunDirectory("bad"), resume: false) }
-        #expect(throws: TrainingError.self) { try TrainingPresets.config(named: "nope") }
-        for name in TrainingPresets.names { try TrainingPresets.config(named: name).validate() }
     }
 
     /// `--bank-init features` starts the bank from the initial network's outputs (unit rows that

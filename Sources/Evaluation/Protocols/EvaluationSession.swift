@@ -16,6 +16,8 @@ public struct CheckpointDescription: Decodable, Equatable, Sendable {
     public var model: ResNetConfig
     /// Dataset name, directory and the training subset (the memory bank's rows are its first images).
     public var dataset: String, dataDir: String?, trainSubset: Int?
+    /// Training images held out for validation and the seed of their draw (absent: none).
+    public var validation: ValidationSize?, validationSeed: UInt64?
     /// Training augmentation and evaluation transform preset names.
     public var augmentation: String, evalTransform: String
     /// Pre-training method ("invp", "npid", "instance").
@@ -155,9 +157,12 @@ public final class EvaluationSession {
                                   + "\(channels)-channel images, but dataset \(dataset.name) has \(dataset.channels)-channel images; "
                                   + "evaluate it on a dataset with \(channels)-channel images")
         }
-        let limit = options.trainLimit ?? (isTrainingDataset ? description.trainSubset : nil) ?? train.count
-        guard limit >= 1 else { throw EvaluationError(.invalidArgument, "--train-limit must be ≥ 1, got \(limit)") }
-        trainIndices = Array(0..<min(limit, train.count))
+        let limit = options.trainLimit ?? (isTrainingDataset ? description.trainSubset : nil)
+        if let limit, limit < 1 { throw EvaluationError(.invalidArgument, "--train-limit must be ≥ 1, got \(limit)") }
+        // On the training dataset the held-out validation images stay out, as they did in training,
+        // so the bank's rows and the training images line up.
+        trainIndices = try TrainValidationSplit(total: train.count, validation: isTrainingDataset ? description.validation : nil,
+                                                trainLimit: limit, seed: description.validationSeed ?? 0).training
         evalTransformName = options.evalTransform ?? description.evalTransform
         let precisionName = options.precision ?? description.precision
         let native: DType = ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32

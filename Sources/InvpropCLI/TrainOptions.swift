@@ -1,0 +1,127 @@
+import ArgumentParser
+import Data
+import Foundation
+import Methods
+import Models
+import Training
+
+/// The options of `invprop train` that set the configuration: the same names serve the command
+/// line and recipe files (`Recipe`), so a recipe is exactly a list of these options.
+struct TrainOptions: ParsableArguments {
+    @Option(help: "Dataset name (see `invprop datasets`), or 'shapes' for a synthetic smoke test.") var dataset: String?
+    @Option(help: "Dataset directory.") var dataDir: String?
+    @Option(help: "Train on the first N images only (of those left after --validation).") var trainSubset: Int?
+    @Option(help: "Hold out N or P% of the training images for validation: the kNN monitor and checkpoint-best use them, and the test split is scored once at the end (0: none, the paper's protocol).") var validation: String?
+    @Option(help: "Seed of the validation draw (default 0, so that every run shares one split).") var validationSeed: UInt64?
+    @Option(help: "Training augmentation preset.") var augmentation: String?
+    @Option(help: "Evaluation transform preset (kNN monitor).") var evalTransform: String?
+    @Option(help: "Lower bound of RandomResizedCrop's area scale, in (0, 1] (default: the augmentation preset's).") var cropScale: Double?
+
+    @Option(help: "ResNet depth: 18, 34 or 50.") var depth: Int?
+    @Option(help: "Stem: cifar or imagenet.") var stem: Stem?
+    @Option(help: "Width multiplier of the ResNet.") var width: Double?
+    @Option(help: "Input channels (1 for grey images).") var inChannels: Int?
+    @Option(help: "Projection head: linear, mlp or none.") var head: HeadKind?
+    @Option(help: "Output (embedding) dimension.") var outDim: Int?
+
+    @Option(help: "Method: invp, npid or instance (InvP without the invariance term).") var method: MethodKind?
+    @Option(help: "Temperature τ.") var temperature: Float?
+    @Option(help: "Memory-bank momentum m.") var bankMomentum: Float?
+    @Option(help: "Memory-bank start: random (the paper) or features (one pass of the initial network).") var bankInit: BankInitialization?
+    @Option(name: .customLong("background"), help: "Background size M.") var backgroundCount: Int?
+    @Option(help: "Neighbours per node k.") var neighbours: Int?
+    @Option(help: "Propagation hops L.") var hops: Int?
+    @Option(help: "Positives P.") var positives: Int?
+    @Option(help: "Weight λ of the invariance term.") var lambda: Float?
+    @Option(help: "Epochs before the invariance term starts (T).") var invarianceWarmup: Int?
+    @Option(help: "Ramp of the invariance term: binary, gaussian or none.") var ramp: WarmUp?
+    @Option(help: "Positive selection: hard or easy.") var selection: PositiveSelection?
+    @Option(help: "Propagation: reference (concatenation) or exact (breadth-first, no duplicates).") var propagation: PropagationMode?
+    @Flag(help: "Keep the anchor's own term in the invariance denominator.") var nonExclusive = false
+
+    @Option(help: "Epochs.") var epochs: Int?
+    @Option(help: "Batch size.") var batchSize: Int?
+    @Option(help: "Base learning rate.") var lr: Float?
+    @Option(help: "SGD momentum.") var momentum: Float?
+    @Flag(help: "Nesterov momentum.") var nesterov = false
+    @Option(help: "Weight decay.") var weightDecay: Float?
+    @Flag(help: "Exclude batch-norm and bias parameters from weight decay.") var excludeNormDecay = false
+    @Option(help: "Learning-rate decay: cosine, multistep or constant.") var schedule: DecayKind?
+    @Option(help: "Milestone epochs for multistep, comma-separated.") var milestones: String?
+    @Option(help: "Multistep factor.") var gamma: Float?
+    @Option(help: "Linear learning-rate warm-up, epochs.") var lrWarmup: Double?
+
+    @Option(help: "fp32, bf16, or auto (bf16 where the CPU runs it natively).") var precision: String?
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "Loader threads.") var workers: Int?
+    @Option(help: "Seed.") var seed: UInt64?
+    @Option(help: "kNN monitor neighbours K.") var knnK: Int?
+    @Option(help: "kNN monitor temperature σ.") var knnTemperature: Float?
+    @Option(help: "Run the kNN monitor every N epochs (0: never).") var knnEvery: Int?
+    @Option(help: "kNN monitor training features: bank (the paper's), recompute (evaluation transform) or both.") var knnFeatures: MonitorFeatures?
+    @Option(help: "Also checkpoint every N steps inside an epoch (0: epoch ends only).") var checkpointEvery: Int?
+    @Flag(help: "Do not log positive purity.") var noPurity = false
+
+    /// Sets every option given here on `c`, leaving the others as the preset or recipe set them.
+    func apply(to c: inout TrainingConfig) throws {
+        if let dataset { c.dataset = dataset }
+        if let dataDir { c.dataDir = dataDir }
+        if let trainSubset { c.trainSubset = trainSubset }
+        if let validation {
+            do { c.validation = try ValidationSize(parsing: validation) } catch { throw ValidationError("\(error)") }
+        }
+        if let validationSeed { c.validationSeed = validationSeed }
+        if let augmentation { c.augmentation = augmentation }
+        if let evalTransform { c.evalTransform = evalTransform }
+        if let cropScale { c.cropScaleMinimum = cropScale }
+        if let depth { c.model.depth = depth }
+        if let stem { c.model.stem = stem }
+        if let width { c.model.width = width }
+        if let inChannels { c.model.inputChannels = inChannels }
+        if let head { c.model.head = head }
+        if let outDim { c.model.outputDimension = outDim }
+        if let method { c.method = method }
+        if let temperature { c.invp.temperature = temperature }
+        if let bankMomentum { c.invp.momentum = bankMomentum }
+        if let bankInit { c.bankInitialization = bankInit }
+        if let backgroundCount { c.invp.backgroundCount = backgroundCount }
+        if let neighbours { c.invp.neighbourCount = neighbours }
+        if let hops { c.invp.hops = hops }
+        if let positives { c.invp.positiveCount = positives }
+        if let lambda { c.invp.invarianceWeight = lambda }
+        if let invarianceWarmup {
+            c.invp.warmUpEpochs = invarianceWarmup
+            // A warm-up length asks for a warm-up: the CPU preset's "none" ramp would ignore it.
+            if ramp == nil && c.invp.warmUp == .none { c.invp.warmUp = .binary }
+        }
+        if let ramp { c.invp.warmUp = ramp }
+        if let selection { c.invp.positives = selection }
+        if let propagation { c.invp.propagation = propagation }
+        if nonExclusive { c.invp.exclusive = false }
+        if let epochs { c.epochs = epochs }
+        if let batchSize { c.batchSize = batchSize }
+        if let lr { c.learningRate = lr }
+        if let momentum { c.momentum = momentum }
+        if nesterov { c.nesterov = true }
+        if let weightDecay { c.weightDecay = weightDecay }
+        if excludeNormDecay { c.excludeNormFromDecay = true }
+        if let schedule { c.decay = schedule }
+        if let milestones {
+            let parsed = milestones.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parsed.allSatisfy({ $0 != nil }) else { throw ValidationError("--milestones must be comma-separated integers, got '\(milestones)'") }
+            c.milestones = parsed.compactMap { $0 }
+        }
+        if let gamma { c.gamma = gamma }
+        if let lrWarmup { c.warmupEpochs = lrWarmup }
+        if let precision { c.precision = precision }
+        if let threads { c.threads = threads }
+        if let workers { c.workers = workers }
+        if let seed { c.seed = seed }
+        if let knnK { c.knnK = knnK }
+        if let knnTemperature { c.knnTemperature = knnTemperature }
+        if let knnEvery { c.knnEvery = knnEvery }
+        if let knnFeatures { c.monitorFeatures = knnFeatures }
+        if let checkpointEvery { c.checkpointEverySteps = checkpointEvery }
+        if noPurity { c.purity = false }
+    }
+}
