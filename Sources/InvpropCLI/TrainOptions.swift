@@ -28,7 +28,7 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "Temperature τ.") var temperature: Float?
     @Option(help: "Memory-bank momentum m.") var bankMomentum: Float?
     @Option(help: "Memory-bank start: random (the paper) or features (one pass of the initial network).") var bankInit: BankInitialization?
-    @Option(name: .customLong("background"), help: "Background size M.") var backgroundCount: Int?
+    @Option(help: "Background size M.") var background: Int?
     @Option(help: "Neighbours per node k.") var neighbours: Int?
     @Option(help: "Propagation hops L.") var hops: Int?
     @Option(help: "Positives P.") var positives: Int?
@@ -84,7 +84,7 @@ struct TrainOptions: ParsableArguments {
         if let temperature { c.invp.temperature = temperature }
         if let bankMomentum { c.invp.momentum = bankMomentum }
         if let bankInit { c.bankInitialization = bankInit }
-        if let backgroundCount { c.invp.backgroundCount = backgroundCount }
+        if let background { c.invp.backgroundCount = background }
         if let neighbours { c.invp.neighbourCount = neighbours }
         if let hops { c.invp.hops = hops }
         if let positives { c.invp.positiveCount = positives }
@@ -123,5 +123,37 @@ struct TrainOptions: ParsableArguments {
         if let knnFeatures { c.monitorFeatures = knnFeatures }
         if let checkpointEvery { c.checkpointEverySteps = checkpointEvery }
         if noPurity { c.purity = false }
+    }
+
+    /// The options given, as command-line arguments that parse back to the same options (what a
+    /// recipe written by `invprop tune` records). Read from the parsed properties by reflection:
+    /// each property `fooBar` is the option `--foo-bar`, as ArgumentParser names it.
+    var givenArguments: [String] {
+        var arguments: [String] = []
+        for child in Mirror(reflecting: self).children {
+            guard let label = child.label, label.hasPrefix("_"), let value = Self.parsedValue(child.value) else { continue }
+            let name = "--" + label.dropFirst().flatMap { $0.isUppercase ? ["-", Character($0.lowercased())] : [$0] }
+            if let flag = value as? Bool {
+                if flag { arguments.append(String(name)) }
+            } else if let raw = value as? any RawRepresentable {
+                arguments += [String(name), "\(raw.rawValue)"]
+            } else {
+                arguments += [String(name), "\(value)"]
+            }
+        }
+        return arguments
+    }
+
+    /// The value inside a parsed `@Option`/`@Flag` wrapper, unwrapping optionals; nil when absent.
+    private static func parsedValue(_ wrapper: Any) -> Any? {
+        var value: Any = wrapper
+        // Option<Value> holds one stored property (its parsed state), an enum whose payload is the value.
+        for _ in 0..<2 {
+            guard let inner = Mirror(reflecting: value).children.first?.value else { return nil }
+            value = inner
+        }
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .optional { return mirror.children.first?.value }
+        return value
     }
 }

@@ -115,6 +115,9 @@ public final class Trainer {
     let trainLabels: [Int32]?
     let loader: DataLoader
     var progress = TrainingProgress()
+    /// With a validation split, whether the last epoch also scores the test split (the screening
+    /// of `invprop tune` turns it off: choosing must never read test).
+    public var scoresTestAtEnd = true
     /// Seconds of the current epoch's steps by phase (not checkpointed; see `EpochRecord.phaseSeconds`).
     var phases = PhaseClock()
 
@@ -163,7 +166,7 @@ public final class Trainer {
         }
         let split: TrainValidationSplit
         do {
-            split = try TrainValidationSplit(total: whole.count, validation: config.validation, trainLimit: config.trainSubset, seed: config.validationSeed)
+            split = try TrainValidationSplit(total: whole.count, validation: config.validation, trainLimit: config.trainSubset, seed: config.validationSeed ?? 0)
         } catch let error as DataError { throw TrainingError.invalidOption(error.description) }
         let train = try IndexedSubset(base: whole, indices: split.training)
         self.train = train
@@ -372,7 +375,7 @@ public final class Trainer {
             // the final network, and only reported.
             var splits: [KNNSplit] = []
             if let validation { splits.append(KNNSplit(name: "validation", images: validation)) } else if let test { splits.append(KNNSplit(name: "test", images: test)) }
-            if validation != nil, isLast, let test { splits.append(KNNSplit(name: "test", images: test)) }
+            if validation != nil, isLast, scoresTestAtEnd, let test { splits.append(KNNSplit(name: "test", images: test)) }
             let which = config.monitorFeatures ?? .bank
             let scores = try knnMonitor(splits, precision: precision, bank: which != .recompute, recompute: which != .bank, observer: observer)
             if let monitored = splits.first, let s = scores[monitored.name] {

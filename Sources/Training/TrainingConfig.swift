@@ -58,8 +58,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// test split, as the paper does). With it, the monitor and `checkpoint-best` use validation
     /// and the test split is scored once, at the end of the run.
     public var validation: ValidationSize?
-    /// Seed of the validation draw (kept apart from `seed` so that every run shares one split).
-    public var validationSeed: UInt64 = 0
+    /// Seed of the validation draw (nil: 0; kept apart from `seed` so that every run shares one split).
+    public var validationSeed: UInt64?
     /// Augmentation preset for training and the deterministic transform for evaluation.
     public var augmentation: String = "fashion-mnist-invp"
     /// Transform used to compute test features for the kNN monitor.

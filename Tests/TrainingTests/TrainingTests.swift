@@ -188,4 +188,33 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         let decoded = try TrainingConfig.decode(String(decoding: try JSONSerialization.data(withJSONObject: old), as: UTF8.self), source: "old")
         #expect(decoded.bankInitialization == nil && decoded.monitorFeatures == nil && decoded.cropScaleMinimum == nil)
     }
+
+    /// With `--validation` the held-out images leave training and the bank, the monitor and
+    /// checkpoint-best score them, the test split is scored once (last epoch), evaluation lines
+    /// its training images up with the bank, and T counts instance-only epochs as the authors do.
+    @Test func validationSplitDrivesTheMonitorAndTestIsScoredOnce() throws {
+        var config = shapesConfig(images: 256, epochs: 3)
+        config.validation = .count(64)
+        config.monitorFeatures = .both
+        config.invp.warmUpEpochs = 1
+        config.invp.backgroundCount = 128
+        let run = temporaryRunDirectory("validation")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let trainer = try Trainer(config: config, runDirectory: run, resume: false)
+        let split = try TrainValidationSplit(total: 256, validation: .count(64), seed: 0)
+        #expect(trainer.bank.count == 192 && trainer.train.indices == split.training && trainer.validation?.indices == split.validation)
+        let summary = try trainer.run()
+        let records = try readMetrics(run)
+        #expect(records.allSatisfy { $0.monitorSplit == "validation" && $0.knnTop1 != nil && $0.knnRecomputedTop1 != nil })
+        #expect(records.dropLast().allSatisfy { $0.testKnnTop1 == nil } && records.last?.testKnnTop1 != nil && records.last?.testKnnRecomputedTop1 != nil)
+        #expect(summary.bestKNNTop1 == records.compactMap(\.knnTop1).max())
+        #expect(records.map(\.invarianceWeight) == [0, 0.6, 0.6].map { Double(Float($0)) })
+
+        let session = try EvaluationSession(checkpoint: run.path)
+        #expect(session.trainIndices == split.training)
+        var old = try JSONSerialization.jsonObject(with: Data(try config.json().utf8)) as! [String: Any]
+        for key in ["validation", "validationSeed"] { old[key] = nil }
+        let decoded = try TrainingConfig.decode(String(decoding: try JSONSerialization.data(withJSONObject: old), as: UTF8.self), source: "old")
+        #expect(decoded.validation == nil && decoded.validationSeed == nil)
+    }
 }

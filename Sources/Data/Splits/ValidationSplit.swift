@@ -25,6 +25,9 @@ public enum ValidationSize: Equatable, Sendable, Codable, CustomStringConvertibl
         }
     }
 
+    /// True for `0` and `0%`: no image held out.
+    public var holdsNone: Bool { self == .count(0) || self == .percent(0) }
+
     /// `5000` or `10%`.
     public var description: String {
         switch self {
