@@ -67,20 +67,25 @@ func normRelativeDifference(_ a: [Float], _ b: [Float]) -> Double {
     }
 }
 
-@Suite struct CheckpointExportTests {
+/// Whether `python3 -c 'import torch, safetensors'` succeeds; checked once.
+let pytorchAvailable: Bool = {
+    let probe = Process()
+    probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    probe.arguments = ["python3", "-c", "import torch, safetensors"]
+    probe.standardOutput = FileHandle.nullDevice
+    probe.standardError = FileHandle.nullDevice
+    guard (try? probe.run()) != nil else { return false }
+    probe.waitUntilExit()
+    return probe.terminationStatus == 0
+}()
+
+/// Reported as skipped (not passed) where python3 with torch and safetensors is missing.
+@Suite(.enabled(if: pytorchAvailable, "skipped: python3 with torch and safetensors is not available"))
+struct CheckpointExportTests {
     /// A ResNet checkpoint written by invprop loads into the PyTorch reference model
     /// (scripts/check_checkpoint.py, strict load) and gives the same evaluation-mode output.
-    /// Skipped with a message when python3 with torch and safetensors is not available.
     @Test(arguments: [(18, Stem.cifar, 3, 0.5, HeadKind.mlp), (50, Stem.imagenet, 1, 0.25, HeadKind.none)])
     func pytorchLoadsOurCheckpoint(depth: Int, stem: Stem, channels: Int, width: Double, head: HeadKind) throws {
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import torch, safetensors"]
-        probe.standardError = FileHandle.nullDevice
-        guard (try? probe.run()) != nil else { print("skipped: no python3"); return }
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { print("skipped: python3 lacks torch or safetensors"); return }
-
         let config = ResNetConfig(depth: depth, stem: stem, inputChannels: channels, width: width, head: head, outputDimension: 128)
         let model = try ResNet(config, seed: 9)
         var g = SeededGenerator(seed: 4)
