@@ -35,6 +35,9 @@ public struct EpochMetrics: Equatable, Sendable {
     public var epoch: Int
     /// Numeric fields by key (`loss`, `knn_top1`, `wall_seconds`, ...), nulls left out.
     public var values: [String: Double]
+    /// The split the kNN fields scored (`monitor_split`: "validation" or "test"); nil in lines
+    /// written before runs could hold a validation split out, which scored test.
+    public var monitorSplit: String? = nil
 
     /// The numeric field `key`, nil when absent or null.
     public subscript(key: String) -> Double? { values[key] }
@@ -56,12 +59,16 @@ public enum MetricKey {
     public static let learningRate = "learning_rate"
     /// Training throughput.
     public static let imagesPerSecond = "images_per_second"
+    /// Which split the kNN fields scored: "validation" or "test" (a string).
+    public static let monitorSplit = "monitor_split"
     /// Weighted-kNN top-1 accuracy in percent.
     public static let knnTop1 = "knn_top1"
     /// Weighted-kNN top-5 accuracy in percent.
     public static let knnTop5 = "knn_top5"
     /// Weighted-kNN top-1 accuracy in percent against training features recomputed with the evaluation transform.
     public static let knnRecomputedTop1 = "knn_recomputed_top1"
+    /// The one test-split kNN top-1 (percent) of a run with a validation split: bank and recomputed features.
+    public static let testKnnTop1 = "test_knn_top1", testKnnRecomputedTop1 = "test_knn_recomputed_top1"
     /// Fraction of propagated positive candidates sharing the anchor's label.
     public static let purityCandidates = "purity_candidates"
     /// Fraction of hard positives sharing the anchor's label.
@@ -194,9 +201,11 @@ enum RunFiles {
                                                 reason: "expected a JSON object, found \(value.kindName)")
             }
             var values: [String: Double] = [:]
+            var split: String?
             for (key, member) in members {
                 switch member {
                 case .number(let number): values[key] = number
+                case .string(let text) where key == MetricKey.monitorSplit: split = text
                 case .null: continue
                 default:
                     // Unknown keys may hold anything; a known numeric key must be a number.
@@ -216,7 +225,7 @@ enum RunFiles {
             } else {
                 epoch = epochs.count + 1
             }
-            epochs.append(EpochMetrics(epoch: epoch, values: values))
+            epochs.append(EpochMetrics(epoch: epoch, values: values, monitorSplit: split))
         }
         return epochs
     }

@@ -58,6 +58,9 @@ extension RunReport {
         return nil
     }
 
+    /// The split the kNN monitor scored ("validation" or "test"; lines without the field scored test).
+    var monitorSplit: String { epochs.last { $0.monitorSplit != nil }?.monitorSplit ?? "test" }
+
     /// The last present value of a metric and the epoch it was logged at.
     func lastValue(_ key: String) -> (epoch: Int, value: Double)? {
         epochs.last { $0[key]?.isFinite == true }.flatMap { entry in entry[key].map { (entry.epoch, $0) } }
@@ -68,15 +71,21 @@ extension RunReport {
         var tiles: [(value: String, name: String)] = []
         if let last = epochs.last { tiles.append(("\(last.epoch)", "epochs")) }
         if let loss = lastValue(MetricKey.loss) { tiles.append((NumberFormatting.table(loss.value), "final loss")) }
+        let split = monitorSplit
         if let top1 = lastValue(MetricKey.knnTop1) {
             let best = epochs.compactMap { entry in entry[MetricKey.knnTop1].map { (entry.epoch, $0) } }
                 .filter { $0.1.isFinite }.max { $0.1 < $1.1 }
-            var name = "kNN top-1 (%), epoch \(top1.epoch)"
+            var name = "\(split) kNN top-1 (%), epoch \(top1.epoch)"
             if let best, best.1 > top1.value { name += "; best \(NumberFormatting.table(best.1)) at \(best.0)" }
             tiles.append((NumberFormatting.table(top1.value), name))
         }
         if let recomputed = lastValue(MetricKey.knnRecomputedTop1) {
-            tiles.append((NumberFormatting.table(recomputed.value), "kNN top-1 (%), recomputed features, epoch \(recomputed.epoch)"))
+            tiles.append((NumberFormatting.table(recomputed.value), "\(split) kNN top-1 (%), recomputed features, epoch \(recomputed.epoch)"))
+        }
+        for (key, features) in [(MetricKey.testKnnTop1, "bank"), (MetricKey.testKnnRecomputedTop1, "recomputed features")] {
+            if let test = lastValue(key) {
+                tiles.append((NumberFormatting.table(test.value), "test kNN top-1 (%), \(features), scored once after epoch \(test.epoch)"))
+            }
         }
         if let purity = lastValue(MetricKey.purityHard) {
             tiles.append((NumberFormatting.table(purity.value), "hard-positive purity"))
@@ -118,7 +127,7 @@ extension RunReport {
             ("Learning rate", epochChart(id: "chart-learning-rate", yLabel: "learning rate", keys: [
                 (MetricKey.learningRate, "learning rate"),
             ]), false),
-            ("kNN accuracy", epochChart(id: "chart-knn", yLabel: "accuracy (%)", keys: [
+            ("kNN accuracy (\(monitorSplit) split)", epochChart(id: "chart-knn", yLabel: "accuracy (%)", keys: [
                 (MetricKey.knnTop1, "top-1 (bank)"), (MetricKey.knnTop5, "top-5 (bank)"),
                 (MetricKey.knnRecomputedTop1, "top-1 (recomputed)"),
             ]), false),
@@ -135,7 +144,7 @@ extension RunReport {
                 return (seconds / 60, top1)
             }
         }
-        charts.append(("kNN top-1 against wall-clock time", LineChart(
+        charts.append(("\(monitorSplit.prefix(1).uppercased() + monitorSplit.dropFirst()) kNN top-1 against wall-clock time", LineChart(
             id: "chart-knn-time", xLabel: "wall-clock minutes", yLabel: "kNN top-1 (%)",
             series: [ChartSeries(name: "top-1 (bank)", points: byTime(MetricKey.knnTop1), color: LineChart.palette[0]),
                      ChartSeries(name: "top-1 (recomputed)", points: byTime(MetricKey.knnRecomputedTop1), color: LineChart.palette[1])]), false))

@@ -136,6 +136,22 @@ import Testing
         #expect(svgElement(html, id: "chart-invariance-weight") == nil)
     }
 
+    /// The page says which split the monitor scored, and shows the one test score apart.
+    @Test func monitorSplitAndTheOneTestScoreAreLabelled() throws {
+        let (root, run) = try SyntheticRun.make()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let metrics = run.appendingPathComponent("metrics.jsonl")
+        try SyntheticRun.write(#"{"epoch": 1, "loss": 7.1, "knn_top1": 60, "monitor_split": "validation"}"# + "\n"
+            + #"{"epoch": 2, "loss": 6.9, "knn_top1": 70, "monitor_split": "validation", "test_knn_top1": 69.5}"#, to: metrics)
+        let html = try RunReport.load(runDirectory: run).html()
+        #expect(html.contains("validation kNN top-1 (%), epoch 2") && html.contains("kNN accuracy (validation split)"))
+        #expect(html.contains("69.5") && html.contains("test kNN top-1 (%), bank, scored once after epoch 2"))
+        // Lines written before the field existed scored the test split.
+        try SyntheticRun.write(#"{"epoch": 1, "loss": 7.1, "knn_top1": 60}"#, to: metrics)
+        let old = try RunReport.load(runDirectory: run).html()
+        #expect(old.contains("test kNN top-1 (%), epoch 1") && !old.contains("validation"))
+    }
+
     @Test func smallMontageIsEnlargedAndCaptionedByItsName() throws {
         let (root, run) = try SyntheticRun.make()
         defer { try? FileManager.default.removeItem(at: root) }
