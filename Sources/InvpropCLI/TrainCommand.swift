@@ -40,7 +40,9 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if resume && output == nil { throw ValidationError("--resume needs --output (the run directory to continue)") }
-        do { try resolvedConfig().validate() } catch let error as TrainingError { throw ValidationError(error.description) }
+        let config: TrainingConfig
+        do { config = try resolvedConfig(); try config.validate() } catch let error as TrainingError { throw ValidationError(error.description) }
+        try options.refuseOptionsOfOtherMethods(than: config.method)
     }
 
     func run() throws {
@@ -52,7 +54,7 @@ struct TrainCommand: ParsableCommand {
             throw failure(error)
         }
         let c = trainer.config
-        progress.note("training \(c.method.rawValue) on \(c.dataset) (\(c.preset) preset): ResNet-\(c.model.depth) width \(c.model.width), "
+        progress.note("training \(c.method) on \(c.dataset) (\(c.preset) preset): ResNet-\(c.model.depth) width \(c.model.width), "
                       + "\(c.epochs) epochs, batch \(c.batchSize), \(trainer.resolvedPrecision == .bf16 ? "bf16" : "fp32") (\(ComputeCapabilities.instructionSet)); "
                       + "run directory \(directory.path)")
         let interrupt = InterruptFlag()
@@ -85,7 +87,7 @@ struct TrainCommand: ParsableCommand {
     func defaultRunDirectory(_ c: TrainingConfig) -> String {
         let f = DateFormatter()
         f.dateFormat = "yyyyMMdd-HHmmss"
-        return "runs/\(c.dataset)-\(c.method.rawValue)-\(f.string(from: Date()))"
+        return "runs/\(c.dataset)-\(c.method)-\(f.string(from: Date()))"
     }
 }
 
@@ -125,9 +127,9 @@ final class ProgressPrinter: TrainingObserver {
         let width = 24
         let filled = Int(Double(width) * Double(r.step) / Double(r.steps))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        var text = String(format: "epoch %d/%d [%@] %d/%d loss %.4f (ins %.4f", r.epoch, r.epochs, bar, r.step, r.steps, r.loss, r.lossInstance)
-        if let inv = r.lossInvariance { text += String(format: " inv %.4f", inv) }
-        text += String(format: ") lr %.4g %.0f img/s ETA %@", r.learningRate, r.imagesPerSecond, Self.duration(r.etaSeconds))
+        var text = String(format: "epoch %d/%d [%@] %d/%d loss %.4f", r.epoch, r.epochs, bar, r.step, r.steps, r.loss)
+        if r.terms.count > 1 { text += " (" + r.terms.map { String(format: "%@ %.4f", $0.name, $0.value) }.joined(separator: " ") + ")" }
+        text += String(format: " lr %.4g %.0f img/s ETA %@", r.learningRate, r.imagesPerSecond, Self.duration(r.etaSeconds))
         if isTerminal {
             FileHandle.standardError.write(("\r" + text + "\u{1B}[K").data(using: .utf8)!)
             open = true
@@ -147,7 +149,7 @@ final class ProgressPrinter: TrainingObserver {
         if let k = r.knnTop1 { text += String(format: ", %@ kNN top-1 %.2f %% top-5 %.2f %%", split, k, r.knnTop5 ?? 0) }
         if let k = r.knnRecomputedTop1 { text += String(format: ", %@ kNN (recomputed) top-1 %.2f %% top-5 %.2f %%", split, k, r.knnRecomputedTop5 ?? 0) }
         if let k = r.testKnnRecomputedTop1 ?? r.testKnnTop1 { text += String(format: ", test kNN top-1 %.2f %% (once, %@)", k, r.testKnnRecomputedTop1 == nil ? "bank" : "recomputed") }
-        if let p = r.purityCandidates, let h = r.purityHard { text += String(format: ", purity %.3f (hard %.3f)", p, h) }
+        for (name, value) in r.diagnostics.sorted(by: { $0.key < $1.key }) { text += ", \(name.replacingOccurrences(of: "_", with: " ")) " + String(format: "%.3f", value) }
         print(text)
         fflush(stdout)   // keep epoch lines in order with the progress on stderr when both go to a file
         lastPrinted = -1
@@ -172,7 +174,6 @@ final class ProgressPrinter: TrainingObserver {
 
 extension Stem: ExpressibleByArgument {}
 extension HeadKind: ExpressibleByArgument {}
-extension MethodKind: ExpressibleByArgument {}
 extension BankInitialization: ExpressibleByArgument {}
 extension MonitorFeatures: ExpressibleByArgument {}
 extension WarmUp: ExpressibleByArgument {}

@@ -24,20 +24,9 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "Projection head: linear, mlp or none.") var head: HeadKind?
     @Option(help: "Output (embedding) dimension.") var outDim: Int?
 
-    @Option(help: "Method: invp, npid or instance (InvP without the invariance term).") var method: MethodKind?
-    @Option(help: "Temperature τ.") var temperature: Float?
-    @Option(help: "Memory-bank momentum m.") var bankMomentum: Float?
-    @Option(help: "Memory-bank start: random (the paper) or features (one pass of the initial network).") var bankInit: BankInitialization?
-    @Option(help: "Background size M.") var background: Int?
-    @Option(help: "Neighbours per node k.") var neighbours: Int?
-    @Option(help: "Propagation hops L.") var hops: Int?
-    @Option(help: "Positives P.") var positives: Int?
-    @Option(help: "Weight λ of the invariance term.") var lambda: Float?
-    @Option(help: "Epochs before the invariance term starts (T).") var invarianceWarmup: Int?
-    @Option(help: "Ramp of the invariance term: binary, gaussian or none.") var ramp: WarmUp?
-    @Option(help: "Positive selection: hard or easy.") var selection: PositiveSelection?
-    @Option(help: "Propagation: reference (concatenation) or exact (breadth-first, no duplicates).") var propagation: PropagationMode?
-    @Flag(help: "Keep the anchor's own term in the invariance denominator.") var nonExclusive = false
+    @Option(help: "Method: \(MethodRegistry.entries.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).") var method: String?
+    @OptionGroup(title: "Memory-bank options (methods invp, npid, instance)") var bankOptions: BankMethodOptions
+    @OptionGroup(title: "InvP options (methods invp, instance)") var invpOptions: InvPOptions
 
     @Option(help: "Epochs.") var epochs: Int?
     @Option(help: "Batch size.") var batchSize: Int?
@@ -62,6 +51,18 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "Also checkpoint every N steps inside an epoch (0: epoch ends only).") var checkpointEvery: Int?
     @Flag(help: "Do not log positive purity.") var noPurity = false
 
+    /// Refuses options given here that `method` does not read (e.g. `--hops` with NPID): each
+    /// method's options are listed by `MethodRegistry`.
+    func refuseOptionsOfOtherMethods(than method: String) throws {
+        guard let entry = MethodRegistry.entry(method) else { return }
+        let methodOptions = MethodRegistry.bankOptions.union(MethodRegistry.propagationOptions)
+        let given = (bankOptions.givenArguments + invpOptions.givenArguments).filter { $0.hasPrefix("--") }.map { String($0.dropFirst(2)) }
+        if let foreign = given.first(where: { methodOptions.contains($0) && !entry.options.contains($0) }) {
+            let owners = MethodRegistry.entries.filter { $0.options.contains(foreign) }.map(\.name)
+            throw ValidationError("--\(foreign) is an option of \(owners.joined(separator: ", ")), not of the method in use (\(method))")
+        }
+    }
+
     /// Sets every option given here on `c`, leaving the others as the preset or recipe set them.
     func apply(to c: inout TrainingConfig) throws {
         if let dataset { c.dataset = dataset }
@@ -81,23 +82,8 @@ struct TrainOptions: ParsableArguments {
         if let head { c.model.head = head }
         if let outDim { c.model.outputDimension = outDim }
         if let method { c.method = method }
-        if let temperature { c.invp.temperature = temperature }
-        if let bankMomentum { c.invp.momentum = bankMomentum }
-        if let bankInit { c.bankInitialization = bankInit }
-        if let background { c.invp.backgroundCount = background }
-        if let neighbours { c.invp.neighbourCount = neighbours }
-        if let hops { c.invp.hops = hops }
-        if let positives { c.invp.positiveCount = positives }
-        if let lambda { c.invp.invarianceWeight = lambda }
-        if let invarianceWarmup {
-            c.invp.warmUpEpochs = invarianceWarmup
-            // A warm-up length asks for a warm-up: the CPU preset's "none" ramp would ignore it.
-            if ramp == nil && c.invp.warmUp == .none { c.invp.warmUp = .binary }
-        }
-        if let ramp { c.invp.warmUp = ramp }
-        if let selection { c.invp.positives = selection }
-        if let propagation { c.invp.propagation = propagation }
-        if nonExclusive { c.invp.exclusive = false }
+        bankOptions.apply(to: &c)
+        invpOptions.apply(to: &c)
         if let epochs { c.epochs = epochs }
         if let batchSize { c.batchSize = batchSize }
         if let lr { c.learningRate = lr }
@@ -124,7 +110,55 @@ struct TrainOptions: ParsableArguments {
         if let checkpointEvery { c.checkpointEverySteps = checkpointEvery }
         if noPurity { c.purity = false }
     }
+}
 
+/// Options every memory-bank method reads (`MethodRegistry.bankOptions`).
+struct BankMethodOptions: ParsableArguments {
+    @Option(help: "Temperature τ.") var temperature: Float?
+    @Option(help: "Memory-bank momentum m.") var bankMomentum: Float?
+    @Option(help: "Memory-bank start: random (the paper) or features (one pass of the initial network).") var bankInit: BankInitialization?
+
+    /// Sets the options given here on `c`.
+    func apply(to c: inout TrainingConfig) {
+        if let temperature { c.invp.temperature = temperature }
+        if let bankMomentum { c.invp.momentum = bankMomentum }
+        if let bankInit { c.bankInitialization = bankInit }
+    }
+}
+
+/// Options of InvP's loss and neighbour propagation (`MethodRegistry.propagationOptions`).
+struct InvPOptions: ParsableArguments {
+    @Option(help: "Background size M.") var background: Int?
+    @Option(help: "Neighbours per node k.") var neighbours: Int?
+    @Option(help: "Propagation hops L.") var hops: Int?
+    @Option(help: "Positives P.") var positives: Int?
+    @Option(help: "Weight λ of the invariance term.") var lambda: Float?
+    @Option(help: "Epochs before the invariance term starts (T).") var invarianceWarmup: Int?
+    @Option(help: "Ramp of the invariance term: binary, gaussian or none.") var ramp: WarmUp?
+    @Option(help: "Positive selection: hard or easy.") var selection: PositiveSelection?
+    @Option(help: "Propagation: reference (concatenation) or exact (breadth-first, no duplicates).") var propagation: PropagationMode?
+    @Flag(help: "Keep the anchor's own term in the invariance denominator.") var nonExclusive = false
+
+    /// Sets the options given here on `c`.
+    func apply(to c: inout TrainingConfig) {
+        if let invarianceWarmup {
+            c.invp.warmUpEpochs = invarianceWarmup
+            // A warm-up length asks for a warm-up: the CPU preset's "none" ramp would ignore it.
+            if ramp == nil && c.invp.warmUp == .none { c.invp.warmUp = .binary }
+        }
+        if let background { c.invp.backgroundCount = background }
+        if let neighbours { c.invp.neighbourCount = neighbours }
+        if let hops { c.invp.hops = hops }
+        if let positives { c.invp.positiveCount = positives }
+        if let lambda { c.invp.invarianceWeight = lambda }
+        if let ramp { c.invp.warmUp = ramp }
+        if let selection { c.invp.positives = selection }
+        if let propagation { c.invp.propagation = propagation }
+        if nonExclusive { c.invp.exclusive = false }
+    }
+}
+
+extension ParsableArguments {
     /// The options given, as command-line arguments that parse back to the same options (what a
     /// recipe written by `invprop tune` records). Read from the parsed properties by reflection:
     /// each property `fooBar` is the option `--foo-bar`, as ArgumentParser names it.
@@ -133,7 +167,9 @@ struct TrainOptions: ParsableArguments {
         for child in Mirror(reflecting: self).children {
             guard let label = child.label, label.hasPrefix("_"), let value = Self.parsedValue(child.value) else { continue }
             let name = "--" + label.dropFirst().flatMap { $0.isUppercase ? ["-", Character($0.lowercased())] : [$0] }
-            if let flag = value as? Bool {
+            if let group = value as? any ParsableArguments {
+                arguments += group.givenArguments
+            } else if let flag = value as? Bool {
                 if flag { arguments.append(String(name)) }
             } else if let raw = value as? any RawRepresentable {
                 arguments += [String(name), "\(raw.rawValue)"]
@@ -145,7 +181,7 @@ struct TrainOptions: ParsableArguments {
     }
 
     /// The value inside a parsed `@Option`/`@Flag` wrapper, unwrapping optionals; nil when absent.
-    private static func parsedValue(_ wrapper: Any) -> Any? {
+    fileprivate static func parsedValue(_ wrapper: Any) -> Any? {
         var value: Any = wrapper
         // Option<Value> holds one stored property (its parsed state), an enum whose payload is the value.
         for _ in 0..<2 {

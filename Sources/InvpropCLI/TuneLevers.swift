@@ -1,4 +1,5 @@
 import Data
+import Methods
 import Foundation
 import Training
 
@@ -28,14 +29,14 @@ enum TuneLevers {
                 }
             case "lr":
                 for factor in [0.5, 2.0] { add(lever, "lr", format(Double(c.learningRate) * factor)) }
-            case "warmup" where c.method == .invp:
+            case "warmup" where MethodRegistry.entry(c.method)?.options.contains("invariance-warmup") == true:
                 let current = c.invp.warmUp == .none ? 0 : c.invp.warmUpEpochs
                 for t in [0, 1, 3] where t != current {
                     add(lever, "invariance-warmup", String(t), ["ramp": t == 0 ? "none" : "binary"])
                 }
-            case "bank-init":
+            case "bank-init" where MethodRegistry.entry(c.method)?.options.contains("bank-init") == true:
                 add(lever, "bank-init", c.bankInitialization == .features ? "random" : "features")
-            case "temperature":
+            case "temperature" where MethodRegistry.entry(c.method)?.options.contains("temperature") == true:
                 for value in [0.07, 0.2] where abs(value - Double(c.invp.temperature)) > 1e-6 { add(lever, "temperature", format(value)) }
             case "width":
                 add(lever, "width", format(c.model.width * 2))

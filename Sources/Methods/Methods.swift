@@ -1,14 +1,6 @@
 import Kernels
 
-/// InvP as a method: owns its memory bank, neighbour table and loss workspace.
-///
-/// Per training step (SPEC steps 1–11):
-/// 1. `let out = try method.computeLoss(features: f, indices: idx, epoch: e)` (f: [B, D] network outputs)
-/// 2. backward through the network with `out.gradient` (dL/df: [B, D])
-/// 3. optimizer step
-/// 4. `try method.finishStep(features: f, indices: idx, output: out)` (bank and table updates;
-///    f is the same pre-step output the loss saw, as in the reference code)
-public final class InvariancePropagation {
+public final class InvariancePropagation: TrainingMethod {
     /// The options.
     public var config: InvPConfig { loss.config }
     /// The memory bank (N × D).
@@ -17,12 +9,25 @@ public final class InvariancePropagation {
     public let table: NeighbourTable
     /// The loss with its workspace.
     public let loss: InvPLoss
+    /// Labels of the training images for purity (never used to train); nil: no purity.
+    let diagnosticLabels: [Int32]?
+    /// The last step's [B, k+1] nearest bank entries, for the table update in `finishStep`.
+    private var pendingNearest: [Int32]?
 
     /// A fresh method: bank initialised from `seed` (SPEC step 11), table all zeros.
-    public init(config: InvPConfig, datasetSize: Int, dimension: Int = 128, seed: UInt64) throws {
+    public init(config: InvPConfig, datasetSize: Int, dimension: Int = 128, seed: UInt64, diagnosticLabels: [Int32]? = nil) throws {
         loss = try InvPLoss(config: config, datasetSize: datasetSize)
         bank = try MemoryBank(count: datasetSize, dimension: dimension, momentum: config.momentum, seed: seed)
         table = try NeighbourTable(count: datasetSize, neighbours: config.neighbourCount)
+        self.diagnosticLabels = diagnosticLabels
+    }
+
+    /// The registry's constructor: `setup`'s options with the invariance term on or off.
+    convenience init(setup: MethodSetup, invarianceEnabled: Bool) throws {
+        var options = setup.invp
+        options.invarianceEnabled = invarianceEnabled
+        try self.init(config: options, datasetSize: setup.datasetSize, dimension: setup.dimension, seed: setup.seed,
+                      diagnosticLabels: setup.diagnosticLabels)
     }
 
     /// Fills every row of the neighbour table from the bank as it stands (each entry's k nearest
@@ -69,17 +74,83 @@ public final class InvariancePropagation {
         try table.update(indices: indices, nearest: output.nearest)
         try bank.update(indices: indices, features: features)
     }
+
+    // MARK: TrainingMethod
+
+    /// The instance term (SPEC step 5) and the invariance term (SPEC step 8).
+    public var lossTermNames: [String] { ["instance", "invariance"] }
+
+    /// The memory bank.
+    public var memoryBank: MemoryBank? { bank }
+
+    /// SPEC steps 1–9 for the trainer; purity counts ride along when labels were given.
+    public func computeLoss(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss {
+        let out = try computeLoss(features: features, indices: indices, epoch: epoch, diagnostics: diagnosticLabels != nil)
+        pendingNearest = out.nearest
+        var counts: [String: Double] = [:]
+        if let labels = diagnosticLabels, let diagnostics = out.diagnostics {
+            counts = try PurityCounts.measure(anchors: indices, diagnostics: diagnostics, labels: labels).asCounts
+        }
+        return MethodLoss(loss: out.loss, terms: [out.instanceLoss, out.invarianceLoss], gradient: out.gradient, counts: counts)
+    }
+
+    /// SPEC steps 10 and 11 with the nearest entries of the last `computeLoss`.
+    public func finishStep(features: [Float], indices: [Int]) throws {
+        guard let nearest = pendingNearest else { throw MethodsError.invalidInput("finishStep without a computeLoss before it") }
+        pendingNearest = nil
+        try table.update(indices: indices, nearest: nearest)
+        try bank.update(indices: indices, features: features)
+    }
+
+    /// The bank from the initial network's features, then every table row from that bank.
+    public func start(fromFeatures features: [Float]) throws {
+        try bank.fill(features: features)
+        try initializeNeighboursFromBank()
+    }
+
+    /// λ·w(epoch) (`invariance_weight`) and, with labels, the purity of propagated candidates
+    /// and chosen positives (`purity_candidates`, `purity_hard`).
+    public func epochDiagnostics(epoch: Int, counts: [String: Double]) -> [String: Double] {
+        var result = ["invariance_weight": Double(config.invarianceEnabled ? config.invarianceWeight * config.rampWeight(epoch: epoch) : 0)]
+        let purity = PurityCounts(counts: counts)
+        result["purity_candidates"] = purity.candidatePurity
+        result["purity_hard"] = purity.positivePurity
+        return result
+    }
+
+    /// `bank` [N, D] and `table` [N, k].
+    public func stateTensors() -> [String: MethodStateTensor] {
+        ["bank": bank.stateTensor, "table": .int32s(table.storage, shape: [table.count, table.neighbours])]
+    }
+
+    /// Checks both tensors, then restores them.
+    public func restoreState(_ tensors: [String: MethodStateTensor]) throws {
+        let bankValues = try bank.values(from: tensors["bank"], name: "bank")
+        guard case .int32s(let tableValues, let shape)? = tensors["table"], shape == [table.count, table.neighbours] else {
+            throw MethodsError.invalidInput("the checkpoint lacks method.table as int32 [\(table.count), \(table.neighbours)]")
+        }
+        try bank.restore(bankValues)
+        try table.restore(tableValues)
+    }
 }
 
 /// NPID as a method: owns its memory bank and loss workspace. Per step: `computeLoss` → backward
 /// → optimizer step → `finishStep` (bank update).
-public final class NPID {
+public final class NPID: TrainingMethod {
     /// The options.
     public var config: NPIDConfig { loss.config }
     /// The memory bank (N × D).
     public let bank: MemoryBank
     /// The loss with its workspace.
     public let loss: NPIDLoss
+
+    /// The registry's constructor: τ and m from `setup`'s options.
+    convenience init(setup: MethodSetup) throws {
+        var options = NPIDConfig()
+        options.temperature = setup.invp.temperature
+        options.momentum = setup.invp.momentum
+        try self.init(config: options, datasetSize: setup.datasetSize, dimension: setup.dimension, seed: setup.seed)
+    }
 
     /// A fresh method with the bank initialised from `seed`.
     public init(config: NPIDConfig, datasetSize: Int, dimension: Int = 128, seed: UInt64) throws {
@@ -95,5 +166,33 @@ public final class NPID {
     /// The bank update after the optimizer step.
     public func finishStep(features: [Float], indices: [Int]) throws {
         try bank.update(indices: indices, features: features)
+    }
+
+    // MARK: TrainingMethod
+
+    /// The one term: instance discrimination over the whole bank.
+    public var lossTermNames: [String] { ["instance"] }
+
+    /// The memory bank.
+    public var memoryBank: MemoryBank? { bank }
+
+    /// The full-softmax loss for the trainer.
+    public func computeLoss(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss {
+        let out = try computeLoss(features: features, indices: indices)
+        return MethodLoss(loss: out.loss, terms: [out.loss], gradient: out.gradient)
+    }
+
+    /// The bank from the initial network's features.
+    public func start(fromFeatures features: [Float]) throws { try bank.fill(features: features) }
+
+    /// NPID has no per-epoch diagnostics.
+    public func epochDiagnostics(epoch: Int, counts: [String: Double]) -> [String: Double] { [:] }
+
+    /// `bank` [N, D].
+    public func stateTensors() -> [String: MethodStateTensor] { ["bank": bank.stateTensor] }
+
+    /// Checks and restores the bank.
+    public func restoreState(_ tensors: [String: MethodStateTensor]) throws {
+        try bank.restore(try bank.values(from: tensors["bank"], name: "bank"))
     }
 }

@@ -19,6 +19,20 @@ public struct PurityCounts: Sendable, Equatable, Codable {
     /// Share of chosen positives with the anchor's label (nil with none).
     public var positivePurity: Double? { positives == 0 ? nil : Double(positivesMatching) / Double(positives) }
 
+    /// The counts by name, as `MethodLoss.counts` carries them (they add up over an epoch).
+    public var asCounts: [String: Double] {
+        ["purity_candidates_matching": Double(candidatesMatching), "purity_candidates": Double(candidates),
+         "purity_positives_matching": Double(positivesMatching), "purity_positives": Double(positives)]
+    }
+
+    /// The counts from summed `asCounts` (absent names count 0).
+    public init(counts: [String: Double]) {
+        candidatesMatching = Int(counts["purity_candidates_matching"] ?? 0)
+        candidates = Int(counts["purity_candidates"] ?? 0)
+        positivesMatching = Int(counts["purity_positives_matching"] ?? 0)
+        positives = Int(counts["purity_positives"] ?? 0)
+    }
+
     /// Element-wise sum (accumulating over steps).
     public static func + (a: PurityCounts, b: PurityCounts) -> PurityCounts {
         var c = a

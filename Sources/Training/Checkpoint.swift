@@ -19,22 +19,42 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     public var bestKNNTop1: Double?
     /// Epoch of `bestKNNTop1`.
     public var bestEpoch: Int?
-    /// Running sums of the current epoch's losses (so a resumed epoch logs the same averages).
-    public var epochLossSums: [Double] = [0, 0, 0]
-    /// Purity counts of the current epoch.
-    public var epochPurity = PurityCounts()
+    /// Running sums of the current epoch's loss and of each of the method's terms, in its order
+    /// (so a resumed epoch logs the same averages).
+    public var epochLossSums: [Double] = []
+    /// Running sums of the method's per-step counts this epoch (nil in checkpoints made before
+    /// methods reported counts by name).
+    public var epochCounts: [String: Double]?
     /// Images processed in the current epoch and the seconds they took.
     public var epochImages = 0, epochSeconds = 0.0
     /// A fresh start.
     public init() {}
+
+    /// Adds one step's loss, terms and counts to the epoch's sums.
+    mutating func accumulate(_ step: MethodLoss) {
+        let values = [Double(step.loss)] + step.terms.map(Double.init)
+        if epochLossSums.count < values.count { epochLossSums += [Double](repeating: 0, count: values.count - epochLossSums.count) }
+        for (i, value) in values.enumerated() { epochLossSums[i] += value }
+        if !step.counts.isEmpty { epochCounts = (epochCounts ?? [:]).merging(step.counts, uniquingKeysWith: +) }
+    }
+
+    /// Moves to the next epoch: its sums and counters start at zero.
+    mutating func startNextEpoch() {
+        epoch += 1
+        stepInEpoch = 0
+        epochLossSums = []
+        epochCounts = nil
+        epochImages = 0
+        epochSeconds = 0
+    }
 }
 
 /// A complete training state in one safetensors file: the model under torchvision names (so
 /// `scripts/check_checkpoint.py` and PyTorch load it), SGD momentum buffers, the memory bank
 /// and neighbour table, the configuration and the progress.
 ///
-/// Layout: model tensors at top level; `optimizer.momentum.<param>`; `method.bank` [N, D] F32;
-/// `method.table` [N, k] I32. Metadata: `format`, `config` (JSON), `progress` (JSON), and the
+/// Layout: model tensors at top level; `optimizer.momentum.<param>`; the method's state as
+/// `method.<name>` (InvP: `method.bank` [N, D] F32 and `method.table` [N, k] I32). Metadata: `format`, `config` (JSON), `progress` (JSON), and the
 /// architecture keys `arch`, `stem`, `in_channels`, `width`, `head`, `out_dim`.
 public enum Checkpoint {
     /// The format tag written into every checkpoint.
@@ -48,14 +68,18 @@ public enum Checkpoint {
 
     /// Builds the archive for a training state.
     public static func archive(config: TrainingConfig, progress: TrainingProgress, model: ResNet, optimizer: SGD,
-                               bank: MemoryBank?, table: NeighbourTable?) throws -> TensorArchive {
+                               method: any TrainingMethod) throws -> TensorArchive {
         var a = TensorArchive()
         try model.stateDict(into: &a)
         for (name, buffer) in optimizer.momentumBuffers.sorted(by: { $0.key < $1.key }) {
             try a.set("optimizer.momentum." + name, floats: buffer, shape: [buffer.count])
         }
-        if let bank { try a.set("method.bank", floats: bank.storage, shape: [bank.count, bank.dimension]) }
-        if let table { try a.set("method.table", int32s: table.storage, shape: [table.count, table.neighbours]) }
+        for (name, tensor) in method.stateTensors().sorted(by: { $0.key < $1.key }) {
+            switch tensor {
+            case .floats(let values, let shape): try a.set("method." + name, floats: values, shape: shape)
+            case .int32s(let values, let shape): try a.set("method." + name, int32s: values, shape: shape)
+            }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         a.metadata = architectureMetadata(model.config)
@@ -89,20 +113,23 @@ public enum Checkpoint {
         }
     }
 
-    /// Restores model, optimizer, bank and table from an archive; everything is validated
-    /// before the first value changes.
-    public static func restore(_ a: TensorArchive, path: String, model: ResNet, optimizer: SGD, bank: MemoryBank?, table: NeighbourTable?) throws {
+    /// Restores model, optimizer and the method's state from an archive; the method's tensors are
+    /// checked before any of them changes.
+    public static func restore(_ a: TensorArchive, path: String, model: ResNet, optimizer: SGD, method: any TrainingMethod) throws {
         try model.loadStateDict(from: a, source: path, strict: true, ignoring: ["optimizer.", "method.", "__check__."])
         var buffers: [String: [Float]] = [:]
         for name in a.names where name.hasPrefix("optimizer.momentum.") {
             buffers[String(name.dropFirst("optimizer.momentum.".count))] = try a.floats(name)
         }
-        let bankValues = try bank.map { b in try a.floats("method.bank", shape: [b.count, b.dimension]) }
-        let tableValues = try table.map { t in try a.int32s("method.table", shape: [t.count, t.neighbours]) }
+        var state: [String: MethodStateTensor] = [:]
+        for name in a.names where name.hasPrefix("method.") {
+            let entry = a[name]!
+            let key = String(name.dropFirst("method.".count))
+            state[key] = entry.dtype == .i32 ? .int32s(try a.int32s(name), shape: entry.shape) : .floats(try a.floats(name), shape: entry.shape)
+        }
         do {
             try optimizer.restore(momentumBuffers: buffers)
-            if let bank, let bankValues { try bank.restore(bankValues) }
-            if let table, let tableValues { try table.restore(tableValues) }
+            try method.restoreState(state)
         } catch {
             throw TrainingError.corrupt(path: path, reason: "\(error)")
         }

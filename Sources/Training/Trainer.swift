@@ -13,10 +13,13 @@ import Tensors
 public struct EpochRecord: Codable, Equatable, Sendable {
     /// Epoch number (1-based) and cumulative wall-clock seconds at its end (evaluation included).
     public var epoch: Int, wallSeconds: Double
-    /// Mean loss and its two terms over the epoch's steps.
-    public var loss: Double, lossInstance: Double, lossInvariance: Double?
-    /// λ·w(epoch): the weight the invariance term had.
-    public var invarianceWeight: Double?
+    /// Mean loss over the epoch's steps.
+    public var loss: Double
+    /// Mean of each of the method's loss terms, by name (written as `loss_<name>`, e.g. `loss_instance`).
+    public var lossTerms: [String: Double] = [:]
+    /// The method's diagnostics of the epoch, by name (written under their names, e.g.
+    /// `invariance_weight`, `purity_hard`).
+    public var diagnostics: [String: Double] = [:]
     /// Learning rate at the end of the epoch.
     public var learningRate: Double
     /// Training throughput of the whole loop (loading, network, memory bank), images/s.
@@ -33,19 +36,69 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     /// Seconds this epoch spent in the kNN monitor (inside `wallSeconds`).
     public var monitorSeconds: Double?
     /// Seconds of the epoch's steps by phase (loader, forward, loss, backward, optimizer,
-    /// bank, purity), as measured by this process (a resumed epoch counts its own part only).
+    /// state), as measured by this process (a resumed epoch counts its own part only).
     public var phaseSeconds: [String: Double]?
-    /// Shares of propagated candidates and of chosen positives with the anchor's label.
-    public var purityCandidates: Double?, purityHard: Double?
 
-    enum CodingKeys: String, CodingKey {
-        case epoch, loss, learningRate = "learning_rate", wallSeconds = "wall_seconds", lossInstance = "loss_instance"
-        case lossInvariance = "loss_invariance", invarianceWeight = "invariance_weight", imagesPerSecond = "images_per_second"
-        case monitorSplit = "monitor_split"
-        case knnTop1 = "knn_top1", knnTop5 = "knn_top5", knnRecomputedTop1 = "knn_recomputed_top1", knnRecomputedTop5 = "knn_recomputed_top5"
-        case testKnnTop1 = "test_knn_top1", testKnnTop5 = "test_knn_top5"
-        case testKnnRecomputedTop1 = "test_knn_recomputed_top1", testKnnRecomputedTop5 = "test_knn_recomputed_top5"
-        case monitorSeconds = "monitor_seconds", phaseSeconds = "phase_seconds", purityCandidates = "purity_candidates", purityHard = "purity_hard"
+    /// A record of the always-present fields; the rest start empty.
+    public init(epoch: Int, wallSeconds: Double, loss: Double, learningRate: Double, imagesPerSecond: Double) {
+        self.epoch = epoch; self.wallSeconds = wallSeconds; self.loss = loss
+        self.learningRate = learningRate; self.imagesPerSecond = imagesPerSecond
+    }
+
+    /// Any key of a metrics line.
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// The fixed keys; every other numeric key is a loss term (`loss_*`) or a diagnostic.
+    static let fixedKeys: Set<String> = ["epoch", "wall_seconds", "loss", "learning_rate", "images_per_second", "monitor_split",
+                                          "knn_top1", "knn_top5", "knn_recomputed_top1", "knn_recomputed_top5", "test_knn_top1",
+                                          "test_knn_top5", "test_knn_recomputed_top1", "test_knn_recomputed_top5", "monitor_seconds",
+                                          "phase_seconds"]
+
+    /// Reads a metrics line.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        epoch = try c.decode(Int.self, forKey: Key("epoch"))
+        wallSeconds = try c.decode(Double.self, forKey: Key("wall_seconds"))
+        loss = try c.decode(Double.self, forKey: Key("loss"))
+        learningRate = try c.decode(Double.self, forKey: Key("learning_rate"))
+        imagesPerSecond = try c.decode(Double.self, forKey: Key("images_per_second"))
+        monitorSplit = try c.decodeIfPresent(String.self, forKey: Key("monitor_split"))
+        func optional(_ name: String) throws -> Double? { try c.decodeIfPresent(Double.self, forKey: Key(name)) }
+        (knnTop1, knnTop5) = (try optional("knn_top1"), try optional("knn_top5"))
+        (knnRecomputedTop1, knnRecomputedTop5) = (try optional("knn_recomputed_top1"), try optional("knn_recomputed_top5"))
+        (testKnnTop1, testKnnTop5) = (try optional("test_knn_top1"), try optional("test_knn_top5"))
+        (testKnnRecomputedTop1, testKnnRecomputedTop5) = (try optional("test_knn_recomputed_top1"), try optional("test_knn_recomputed_top5"))
+        monitorSeconds = try optional("monitor_seconds")
+        phaseSeconds = try c.decodeIfPresent([String: Double].self, forKey: Key("phase_seconds"))
+        for key in c.allKeys where !Self.fixedKeys.contains(key.stringValue) {
+            guard let value = try? c.decode(Double.self, forKey: key) else { continue }
+            if key.stringValue.hasPrefix("loss_") { lossTerms[String(key.stringValue.dropFirst(5))] = value } else { diagnostics[key.stringValue] = value }
+        }
+    }
+
+    /// Writes a metrics line (nil fields left out).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(epoch, forKey: Key("epoch"))
+        try c.encode(wallSeconds, forKey: Key("wall_seconds"))
+        try c.encode(loss, forKey: Key("loss"))
+        try c.encode(learningRate, forKey: Key("learning_rate"))
+        try c.encode(imagesPerSecond, forKey: Key("images_per_second"))
+        try c.encodeIfPresent(monitorSplit, forKey: Key("monitor_split"))
+        let optionals: [(String, Double?)] = [("knn_top1", knnTop1), ("knn_top5", knnTop5), ("knn_recomputed_top1", knnRecomputedTop1),
+                                              ("knn_recomputed_top5", knnRecomputedTop5), ("test_knn_top1", testKnnTop1), ("test_knn_top5", testKnnTop5),
+                                              ("test_knn_recomputed_top1", testKnnRecomputedTop1), ("test_knn_recomputed_top5", testKnnRecomputedTop5),
+                                              ("monitor_seconds", monitorSeconds)]
+        for (name, value) in optionals { try c.encodeIfPresent(value, forKey: Key(name)) }
+        try c.encodeIfPresent(phaseSeconds, forKey: Key("phase_seconds"))
+        for (name, value) in lossTerms { try c.encode(value, forKey: Key("loss_" + name)) }
+        for (name, value) in diagnostics where !Self.fixedKeys.contains(name) { try c.encode(value, forKey: Key(name)) }
     }
 }
 
@@ -53,8 +106,8 @@ public struct EpochRecord: Codable, Equatable, Sendable {
 public struct StepReport: Sendable {
     /// 1-based epoch and step, and their totals.
     public var epoch: Int, epochs: Int, step: Int, steps: Int
-    /// Running means over the epoch so far.
-    public var loss: Double, lossInstance: Double, lossInvariance: Double?
+    /// Running means over the epoch so far: the loss and the method's terms, in its order.
+    public var loss: Double, terms: [(name: String, value: Double)]
     /// Current learning rate and throughput of the epoch so far.
     public var learningRate: Double, imagesPerSecond: Double
     /// Estimated seconds to the end of the run (training only).
@@ -105,8 +158,8 @@ public final class Trainer {
     public let model: ResNet
     let optimizer: SGD
     let schedule: LearningRateSchedule
-    let invp: InvariancePropagation?
-    let npid: NPID?
+    /// The objective, built by the registry from `config.method`.
+    let method: any TrainingMethod
     /// The images trained on, renumbered so that positions are memory-bank rows.
     let train: IndexedSubset
     /// Held-out training images (nil without `--validation`) and the test split.
@@ -181,19 +234,8 @@ public final class Trainer {
         // Network, objective, optimizer.
         model = try ResNet(config.model, seed: config.seed)
         let d = config.model.head == .none ? config.model.featureDimension : config.model.outputDimension
-        switch config.method {
-        case .invp, .instance:
-            var options = config.invp
-            options.invarianceEnabled = config.method == .invp
-            invp = try InvariancePropagation(config: options, datasetSize: n, dimension: d, seed: config.seed)
-            npid = nil
-        case .npid:
-            var options = NPIDConfig()
-            options.temperature = config.invp.temperature
-            options.momentum = config.invp.momentum
-            npid = try NPID(config: options, datasetSize: n, dimension: d, seed: config.seed)
-            invp = nil
-        }
+        method = try MethodRegistry.make(config.method, setup: MethodSetup(invp: config.invp, datasetSize: n, dimension: d, seed: config.seed,
+                                                                           diagnosticLabels: config.purity ? trainLabels : nil))
         let groups = config.excludeNormFromDecay
             ? ParameterGroup.excludingVectorsFromDecay(model.namedParameters, weightDecay: config.weightDecay)
             : [ParameterGroup(model.namedParameters, weightDecay: config.weightDecay)]
@@ -207,13 +249,12 @@ public final class Trainer {
         schedule = try LearningRateSchedule(base: config.learningRate, decay: decay, warmupEpochs: config.warmupEpochs, totalEpochs: Double(config.epochs))
 
         if let (archive, savedProgress) = restored {
-            try Checkpoint.restore(archive, path: last.path, model: model, optimizer: optimizer, bank: invp?.bank ?? npid?.bank, table: invp?.table)
+            try Checkpoint.restore(archive, path: last.path, model: model, optimizer: optimizer, method: method)
             progress = savedProgress
             observer?.note("resumed from \(last.path) at epoch \(progress.epoch + 1), step \(progress.stepInEpoch)")
         } else if config.bankInitialization == .features {
             observer?.note("memory bank: features of the initial network on \(n) training images")
-            try initializeBankFromFeatures()
-            try invp?.initializeNeighboursFromBank()
+            try startMethodFromFeatures()
         }
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         try writeAtomically(Data((try config.json() + "\n").utf8), to: runDirectory.appendingPathComponent("config.json"))
@@ -229,19 +270,17 @@ public final class Trainer {
         }
     }
 
-    /// Fills the bank with the normalised head outputs of the current network on every training
-    /// image (evaluation transform, batch-norm batch statistics as in training, no gradients).
-    /// The running statistics move as one epoch of forward passes would move them.
-    func initializeBankFromFeatures() throws {
+    /// Starts the method's state (for a bank method: the bank, then the neighbour graph) from
+    /// the head outputs of the current network on every training image (evaluation transform,
+    /// batch-norm batch statistics as in training, no gradients). The running statistics move as
+    /// one epoch of forward passes would move them.
+    func startMethodFromFeatures() throws {
         // Rows come back in `train`'s order, which is bank order.
         let features = try FeatureExtractor.extract(model: model, dataset: train, transform: AugmentationPresets.pipeline(named: config.evalTransform),
                                                     batchSize: 256,
                                                     precision: resolvedPrecision, head: true, batchStatistics: true, workers: config.workers)
-        try bank.fill(features: features.head ?? [])
+        try method.start(fromFeatures: features.head ?? [])
     }
-
-    /// The memory bank of the method in use.
-    var bank: MemoryBank { invp?.bank ?? npid!.bank }
 
     /// Trains until the last epoch or until `stop` asks to; returns how far it got.
     public func run(observer: TrainingObserver? = nil, stop: () -> StopRequest = { .none }) throws -> TrainingSummary {
@@ -263,16 +302,14 @@ public final class Trainer {
             var stepStart = DispatchTime.now().uptimeNanoseconds
             while let batch = try phases.time("loader", { try iterator.next() }) {
                 optimizer.learningRate = schedule.rate(atEpoch: Double(e) + Double(progress.stepInEpoch) / Double(steps))
-                let (loss, instance, invariance) = try step(batch, epoch: e, precision: precision)
-                guard loss.isFinite else {
-                    throw TrainingError.diverged("the loss became \(loss) at epoch \(e + 1), step \(progress.stepInEpoch + 1); stopping. "
+                let result = try step(batch, epoch: e, precision: precision)
+                guard result.loss.isFinite else {
+                    throw TrainingError.diverged("the loss became \(result.loss) at epoch \(e + 1), step \(progress.stepInEpoch + 1); stopping. "
                         + "The last good checkpoint is \(lastCheckpoint.path) (if any). Try a lower --lr or --precision fp32.")
                 }
                 progress.stepInEpoch += 1
                 progress.globalStep += 1
-                progress.epochLossSums[0] += Double(loss)
-                progress.epochLossSums[1] += Double(instance)
-                progress.epochLossSums[2] += Double(invariance)
+                progress.accumulate(result)
                 progress.epochImages += batch.count
                 let stepEnd = DispatchTime.now().uptimeNanoseconds
                 progress.epochSeconds += Double(stepEnd - stepStart) / 1e9
@@ -281,8 +318,8 @@ public final class Trainer {
                 let rate = Double(progress.epochImages) / max(progress.epochSeconds, 1e-9)
                 let remainingSteps = Double((config.epochs - e) * steps - progress.stepInEpoch)
                 observer?.step(StepReport(epoch: e + 1, epochs: config.epochs, step: progress.stepInEpoch, steps: steps,
-                                          loss: progress.epochLossSums[0] / done, lossInstance: progress.epochLossSums[1] / done,
-                                          lossInvariance: invp == nil ? nil : progress.epochLossSums[2] / done,
+                                          loss: progress.epochLossSums[0] / done,
+                                          terms: zip(method.lossTermNames, progress.epochLossSums.dropFirst()).map { ($0, $1 / done) },
                                           learningRate: Double(optimizer.learningRate), imagesPerSecond: rate,
                                           etaSeconds: remainingSteps * Double(config.batchSize) / max(rate, 1e-9)))
                 switch stop() {
@@ -312,38 +349,24 @@ public final class Trainer {
                         bestEpoch: progress.bestEpoch, runDirectory: runDirectory)
     }
 
-    /// One optimisation step: forward, loss with its gradient, backward, SGD, bank/table update.
-    /// Returns (loss, instance term, invariance term).
-    func step(_ batch: Batch, epoch: Int, precision: DType) throws -> (Float, Float, Float) {
+    /// One optimisation step: forward, the method's loss with its gradient, backward, SGD, the
+    /// method's state update.
+    func step(_ batch: Batch, epoch: Int, precision: DType) throws -> MethodLoss {
         optimizer.zeroGradients()
         let (output, f) = try phases.time("forward") {
             let x = try Tensor(shape: batch.shape, values: batch.images)
             let (_, output) = try model(x, training: true, precision: precision)
             return (output, output.toArray())
         }
-        let shape = output.shape
         guard f.allSatisfy(\.isFinite) else {
             throw TrainingError.diverged("the network's output became NaN or infinite at epoch \(epoch + 1), step \(progress.stepInEpoch + 1); stopping. "
                 + "The last good checkpoint is \(lastCheckpoint.path) (if any). Try a lower --lr or --precision fp32.")
         }
-        if let invp {
-            let wantPurity = config.purity && trainLabels != nil
-            let result = try phases.time("loss") { try invp.computeLoss(features: f, indices: batch.indices, epoch: epoch + 1, diagnostics: wantPurity) }
-            try phases.time("backward") { try attachAndBackward(output, shape: shape, loss: result.loss, gradient: result.gradient) }
-            phases.time("optimizer") { optimizer.step() }
-            try phases.time("bank") { try invp.finishStep(features: f, indices: batch.indices, output: result) }
-            if wantPurity, let diagnostics = result.diagnostics, let labels = trainLabels {
-                try phases.time("purity") {
-                    progress.epochPurity = progress.epochPurity + (try PurityCounts.measure(anchors: batch.indices, diagnostics: diagnostics, labels: labels))
-                }
-            }
-            return (result.loss, result.instanceLoss, result.invarianceLoss)
-        }
-        let result = try phases.time("loss") { try npid!.computeLoss(features: f, indices: batch.indices) }
-        try phases.time("backward") { try attachAndBackward(output, shape: shape, loss: result.loss, gradient: result.gradient) }
+        let result = try phases.time("loss") { try method.computeLoss(features: f, indices: batch.indices, epoch: epoch + 1) }
+        try phases.time("backward") { try attachAndBackward(output, shape: output.shape, loss: result.loss, gradient: result.gradient) }
         phases.time("optimizer") { optimizer.step() }
-        try phases.time("bank") { try npid!.finishStep(features: f, indices: batch.indices) }
-        return (result.loss, result.loss, 0)
+        try phases.time("state") { try method.finishStep(features: f, indices: batch.indices) }
+        return result
     }
 
     /// Connects a loss computed outside the tensor graph (value and dL/doutput) and backpropagates.
@@ -359,15 +382,12 @@ public final class Trainer {
     /// End of an epoch: kNN monitor, metrics line, checkpoints.
     private func finishEpoch(_ e: Int, steps: Int, precision: DType, observer: TrainingObserver?, elapsed: () -> Double) throws -> EpochRecord {
         var record = EpochRecord(epoch: e + 1, wallSeconds: 0, loss: progress.epochLossSums[0] / Double(steps),
-                                 lossInstance: progress.epochLossSums[1] / Double(steps),
-                                 lossInvariance: invp == nil ? nil : progress.epochLossSums[2] / Double(steps),
-                                 invarianceWeight: invp.map { Double($0.config.invarianceEnabled ? $0.config.invarianceWeight * $0.config.rampWeight(epoch: e + 1) : 0) },
                                  learningRate: Double(optimizer.learningRate),
                                  imagesPerSecond: Double(progress.epochImages) / max(progress.epochSeconds, 1e-9))
+        for (name, sum) in zip(method.lossTermNames, progress.epochLossSums.dropFirst()) { record.lossTerms[name] = sum / Double(steps) }
+        record.diagnostics = method.epochDiagnostics(epoch: e + 1, counts: progress.epochCounts ?? [:])
         record.phaseSeconds = phases.seconds
         phases = PhaseClock()
-        record.purityCandidates = progress.epochPurity.candidatePurity
-        record.purityHard = progress.epochPurity.positivePurity
         let isLast = e + 1 == config.epochs
         if config.knnEvery > 0, (e + 1) % config.knnEvery == 0 || isLast {
             let started = DispatchTime.now().uptimeNanoseconds
@@ -389,12 +409,7 @@ public final class Trainer {
             }
             record.monitorSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         }
-        progress.epoch += 1
-        progress.stepInEpoch = 0
-        progress.epochLossSums = [0, 0, 0]
-        progress.epochPurity = PurityCounts()
-        progress.epochImages = 0
-        progress.epochSeconds = 0
+        progress.startNextEpoch()
         progress.wallSeconds += elapsed()
         record.wallSeconds = progress.wallSeconds
         // The best checkpoint follows the monitor asked for: recomputed features when only they are measured.
@@ -443,7 +458,7 @@ public final class Trainer {
                                               dimension: features.headDimension, classCount: classes)
                 return (report.top1 * 100, report.top5 * 100)
             }
-            result[split.name] = (useBank ? try score(bank.storage) : nil, try recomputed.map(score))
+            result[split.name] = (try method.memoryBank.flatMap { useBank ? try score($0.storage) : nil }, try recomputed.map(score))
         }
         return result
     }
@@ -451,7 +466,7 @@ public final class Trainer {
     /// Writes the whole training state atomically (temporary file, fsync, rename).
     func saveCheckpoint(to url: URL) throws {
         let archive = try Checkpoint.archive(config: config, progress: progress, model: model, optimizer: optimizer,
-                                             bank: bank, table: invp?.table)
+                                             method: method)
         try archive.write(to: url.path)
     }
 

@@ -3,16 +3,6 @@ import Foundation
 import Methods
 import Models
 
-/// Which self-supervised objective a run optimises.
-public enum MethodKind: String, Codable, Sendable, CaseIterable {
-    /// Invariance Propagation (instance term + propagated hard positives).
-    case invp
-    /// Instance discrimination over the whole bank (Wu et al. 2018).
-    case npid
-    /// InvP with the invariance term off (the ablation).
-    case instance
-}
-
 /// The learning-rate decay after warm-up.
 public enum DecayKind: String, Codable, Sendable, CaseIterable {
     /// Cosine to zero over the run.
@@ -66,8 +56,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var evalTransform: String = "fashion-mnist-eval"
     /// The network.
     public var model = ResNetConfig(depth: 18, stem: .cifar, inputChannels: 1, width: 0.25, head: .linear, outputDimension: 128)
-    /// The objective.
-    public var method: MethodKind = .invp
+    /// The objective: a name from `MethodRegistry` ("invp", "npid", "instance").
+    public var method: String = "invp"
     /// InvP options (τ, m, M, k, L, P, λ, warm-up, …); τ and m also serve NPID.
     public var invp = InvPConfig()
     /// Epochs and batch size.
@@ -111,6 +101,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Throws a message naming the first option that is out of range.
     public func validate() throws {
         func fail(_ m: String) -> Error { TrainingError.invalidOption(m) }
+        guard MethodRegistry.names.contains(method) else {
+            throw fail("--method must be one of \(MethodRegistry.names.joined(separator: ", ")), got '\(method)'")
+        }
         guard epochs >= 1 else { throw fail("--epochs must be ≥ 1, got \(epochs)") }
         guard batchSize >= 2 else { throw fail("--batch-size must be ≥ 2 (batch norm needs two images), got \(batchSize)") }
         guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be > 0, got \(learningRate)") }

@@ -1,6 +1,7 @@
 import Data
 import Evaluation
 import Foundation
+import Methods
 import Models
 import SafeTensors
 import Tensors
@@ -49,8 +50,8 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         #expect(summary.finished && summary.completedEpochs == 8)
         let metrics = try readMetrics(run)
         #expect(metrics.count == 8)
-        #expect(metrics.last!.lossInstance < metrics.first!.lossInstance, "instance loss \(metrics.map(\.lossInstance))")
-        let purity = try #require(metrics.last?.purityCandidates)
+        #expect(metrics.last!.lossTerms["instance"]! < metrics.first!.lossTerms["instance"]!, "instance loss \(metrics.map(\.lossTerms))")
+        let purity = try #require(metrics.last?.diagnostics["purity_candidates"])
         #expect(purity > 0.35, "candidate purity \(purity) should be well above chance 0.25")
 
         // The monitor (test features against the memory bank) climbs far above its first epoch.
@@ -171,12 +172,13 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         let run = temporaryRunDirectory("bank-init")
         defer { try? FileManager.default.removeItem(at: run) }
         let trainer = try Trainer(config: config, runDirectory: run, resume: false)
-        let bank = trainer.bank.storage, d = trainer.bank.dimension, n = trainer.bank.count
+        let memoryBank = try #require(trainer.method.memoryBank)
+        let bank = memoryBank.storage, d = memoryBank.dimension, n = memoryBank.count
         for i in 0..<n {
             let norm = (0..<d).reduce(Float(0)) { $0 + bank[i * d + $1] * bank[i * d + $1] }
             #expect(abs(norm - 1) < 1e-4, "row \(i) has squared norm \(norm)")
         }
-        let table = try #require(trainer.invp?.table)
+        let table = try #require((trainer.method as? InvariancePropagation)?.table)
         #expect(Set(table.storage).count > n / 4, "the table should point all over the bank, not at entry 0")
         for i in 0..<8 { #expect(!table.row(i).contains(Int32(i))) }
         _ = try trainer.run()
@@ -202,13 +204,13 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         defer { try? FileManager.default.removeItem(at: run) }
         let trainer = try Trainer(config: config, runDirectory: run, resume: false)
         let split = try TrainValidationSplit(total: 256, validation: .count(64), seed: 0)
-        #expect(trainer.bank.count == 192 && trainer.train.indices == split.training && trainer.validation?.indices == split.validation)
+        #expect(trainer.method.memoryBank?.count == 192 && trainer.train.indices == split.training && trainer.validation?.indices == split.validation)
         let summary = try trainer.run()
         let records = try readMetrics(run)
         #expect(records.allSatisfy { $0.monitorSplit == "validation" && $0.knnTop1 != nil && $0.knnRecomputedTop1 != nil })
         #expect(records.dropLast().allSatisfy { $0.testKnnTop1 == nil } && records.last?.testKnnTop1 != nil && records.last?.testKnnRecomputedTop1 != nil)
         #expect(summary.bestKNNTop1 == records.compactMap(\.knnTop1).max())
-        #expect(records.map(\.invarianceWeight) == [0, 0.6, 0.6].map { Double(Float($0)) })
+        #expect(records.map { $0.diagnostics["invariance_weight"] } == [0, 0.6, 0.6].map { Double(Float($0)) })
 
         let session = try EvaluationSession(checkpoint: run.path)
         #expect(session.trainIndices == split.training)

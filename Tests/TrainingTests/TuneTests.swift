@@ -57,7 +57,7 @@ import Testing
         #expect(names.first == "base" && names.contains("flip off") && names.contains("bank-init random") && names.contains("width 0.5"))
         #expect(!names.contains("crop-scale 0.8") && names.contains("lr 0.12") && names.contains("lr 0.03"))
         var npid = base
-        npid.method = .npid
+        npid.method = "npid"
         #expect(!TuneLevers.candidates(for: npid, levers: ["warmup"]).contains { $0.name.hasPrefix("warmup") })
         // Every candidate's options parse as train options.
         for candidate in TuneLevers.candidates(for: base, levers: TuneLevers.all) {

@@ -1,0 +1,135 @@
+/// A tensor of a method's state, saved in checkpoints as `method.<name>`.
+public enum MethodStateTensor: Equatable, Sendable {
+    /// 32-bit floats with their shape (e.g. the memory bank, [N, D]).
+    case floats([Float], shape: [Int])
+    /// 32-bit integers with their shape (e.g. the neighbour table, [N, k]).
+    case int32s([Int32], shape: [Int])
+}
+
+/// What a method returns for one batch.
+public struct MethodLoss: Sendable {
+    /// The total loss L, averaged over the batch.
+    public var loss: Float
+    /// One value per `TrainingMethod.lossTermNames` entry, in that order.
+    public var terms: [Float]
+    /// dL/df: [B, D], the gradient with respect to the network's outputs.
+    public var gradient: [Float]
+    /// Per-batch counts that add up over an epoch (e.g. purity numerators and denominators);
+    /// `TrainingMethod.epochDiagnostics` turns their sums into the epoch's diagnostics.
+    public var counts: [String: Double]
+
+    /// A step's result.
+    public init(loss: Float, terms: [Float], gradient: [Float], counts: [String: Double] = [:]) {
+        self.loss = loss; self.terms = terms; self.gradient = gradient; self.counts = counts
+    }
+}
+
+/// Everything a method needs to start: its options, the size of the data, the embedding width.
+public struct MethodSetup: Sendable {
+    /// Memory-bank method options (τ, m, M, k, L, P, λ, warm-up, …); NPID reads τ and m.
+    public var invp: InvPConfig
+    /// N, the number of training images (memory-bank rows), and D, the embedding width.
+    public var datasetSize: Int, dimension: Int
+    /// Seed of the method's own randomness (the bank's start).
+    public var seed: UInt64
+    /// Labels of the training images, for diagnostics only (purity); never used to train.
+    public var diagnosticLabels: [Int32]?
+
+    /// A setup.
+    public init(invp: InvPConfig, datasetSize: Int, dimension: Int, seed: UInt64, diagnosticLabels: [Int32]? = nil) {
+        self.invp = invp; self.datasetSize = datasetSize; self.dimension = dimension; self.seed = seed
+        self.diagnosticLabels = diagnosticLabels
+    }
+}
+
+/// A self-supervised objective as the trainer drives it. Per step:
+/// 1. `computeLoss(features: f, indices:, epoch:)` for the network's outputs f: [B, D];
+/// 2. the trainer backpropagates `gradient` and takes the optimizer step;
+/// 3. `finishStep(features: f, indices:)` updates the method's state from the same f.
+/// The state (`stateTensors`) goes into every checkpoint as `method.<name>`; loss terms and
+/// diagnostics reach the progress line, `metrics.jsonl` and the report by their names.
+public protocol TrainingMethod: AnyObject {
+    /// Names of the loss terms, in display order (logged as `loss_<name>`).
+    var lossTermNames: [String] { get }
+    /// The memory bank, when the method keeps one (the kNN monitor scores it; `--bank-init
+    /// features` fills it).
+    var memoryBank: MemoryBank? { get }
+    /// Loss, named terms and dL/df for f: [B, D] of the training images `indices` in `epoch`
+    /// (counted from 1, as the authors' loops count).
+    func computeLoss(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss
+    /// Updates the state after the optimizer step, from the f the loss saw.
+    func finishStep(features: [Float], indices: [Int]) throws
+    /// Starts the state from the initial network's normalised-or-not outputs on every training
+    /// image, [N, D] in bank order (`--bank-init features`).
+    func start(fromFeatures features: [Float]) throws
+    /// The epoch's diagnostics by name (e.g. `purity_hard`, `invariance_weight`) from the summed
+    /// `MethodLoss.counts` of its steps.
+    func epochDiagnostics(epoch: Int, counts: [String: Double]) -> [String: Double]
+    /// The state to checkpoint, by name.
+    func stateTensors() -> [String: MethodStateTensor]
+    /// Restores `stateTensors()` output; checks every tensor before changing anything.
+    func restoreState(_ tensors: [String: MethodStateTensor]) throws
+}
+
+/// The methods `invprop train --method` knows, by name: the only place that lists them.
+public enum MethodRegistry {
+    /// One method: its name, a line for help texts, and how to build it.
+    public struct Entry: Sendable {
+        /// `--method` value.
+        public var name: String
+        /// One line for `--help`.
+        public var summary: String
+        /// The `invprop train` options the method reads beyond the shared ones; giving another
+        /// method's option is refused.
+        public var options: Set<String>
+        /// Builds the method for a run.
+        public var make: @Sendable (MethodSetup) throws -> any TrainingMethod
+    }
+
+    /// Every method, in help order.
+    public static let entries: [Entry] = [
+        Entry(name: "invp", summary: "Invariance Propagation (instance term + propagated hard positives)", options: bankOptions.union(propagationOptions)) {
+            try InvariancePropagation(setup: $0, invarianceEnabled: true)
+        },
+        Entry(name: "npid", summary: "instance discrimination over the whole bank (Wu et al. 2018)", options: bankOptions) { try NPID(setup: $0) },
+        Entry(name: "instance", summary: "InvP with the invariance term off (the ablation)", options: bankOptions.union(propagationOptions)) {
+            try InvariancePropagation(setup: $0, invarianceEnabled: false)
+        },
+    ]
+
+    /// Options of every memory-bank method: τ, the bank's momentum and its start.
+    public static let bankOptions: Set<String> = ["temperature", "bank-momentum", "bank-init"]
+    /// Options of InvP's loss and neighbour propagation.
+    public static let propagationOptions: Set<String> = ["background", "neighbours", "hops", "positives", "lambda", "invariance-warmup",
+                                                         "ramp", "selection", "propagation", "non-exclusive"]
+
+    /// The registry entry called `name`, if any.
+    public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
+
+    /// The `--method` values.
+    public static var names: [String] { entries.map(\.name) }
+
+    /// Builds method `name`; throws naming the known ones for an unknown name.
+    public static func make(_ name: String, setup: MethodSetup) throws -> any TrainingMethod {
+        guard let entry = entry(name) else {
+            throw MethodsError.invalidConfiguration("unknown method '\(name)'; known: \(names.joined(separator: ", "))")
+        }
+        return try entry.make(setup)
+    }
+}
+
+extension MemoryBank {
+    /// The bank as a state tensor, [N, D].
+    var stateTensor: MethodStateTensor { .floats(storage, shape: [count, dimension]) }
+
+    /// The bank's values from a state tensor, checked against its shape (not yet applied).
+    func values(from tensor: MethodStateTensor?, name: String) throws -> [Float] {
+        guard case .floats(let values, let shape)? = tensor else {
+            throw MethodsError.invalidInput("the checkpoint lacks method.\(name) (float32 [\(count), \(dimension)])")
+        }
+        guard shape == [count, dimension] else {
+            throw MethodsError.invalidInput("method.\(name) has shape \(shape), expected [\(count), \(dimension)]")
+        }
+        return values
+    }
+}
