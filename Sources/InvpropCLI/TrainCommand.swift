@@ -26,7 +26,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run directory (default: runs/<dataset>-<method>-<time>).") var output: String?
     @Flag(help: "Continue the run in --output from its last checkpoint.") var resume = false
 
-    @OptionGroup(title: "Training options (each overrides the preset or recipe)") var options: TrainOptions
+    @OptionGroup var options: TrainOptions
 
     /// The preset or recipe with every given option applied.
     func resolvedConfig() throws -> TrainingConfig {

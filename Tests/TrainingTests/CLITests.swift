@@ -11,6 +11,8 @@ import Testing
             #expect(help.contains(command), "help lacks \(command): \(help)")
         }
         let train = InvpropCommand.helpMessage(for: TrainCommand.self)
+        // Each method's options have a section of their own.
+        #expect(train.contains("MEMORY-BANK OPTIONS (METHODS INVP, NPID, INSTANCE)") && train.contains("INVP OPTIONS (METHODS INVP, INSTANCE)"))
         for option in ["--preset", "--recipe", "--validation", "--resume", "--propagation", "--precision", "--threads", "--checkpoint-every"] {
             #expect(train.contains(option), "train help lacks \(option)")
         }
@@ -31,6 +33,9 @@ import Testing
         (["train", "--bank-init", "zeros"], "--bank-init"),
         (["train", "--knn-features", "all"], "--knn-features"),
         (["train", "--validation", "abc"], "--validation"),
+        (["train", "--method", "npid", "--hops", "2"], "--hops"),
+        (["train", "--method", "npid", "--invariance-warmup", "2"], "--invariance-warmup"),
+        (["train", "--method", "simclr"], "simclr"),
         (["train", "--validation", "100%"], "--validation"),
         (["train", "--validation", "-5"], "--validation"),
         (["train", "--recipe", "/nonexistent/recipe.yaml"], "/nonexistent/recipe.yaml"),
