@@ -120,52 +120,20 @@ public final class InvPLoss {
                                        indices: bg.baseAddress!)
                     }
                     for c in 0...k { nearP[r * (k + 1) + c] = background[c] }
-                    // Step 5: L_ins. s values in Double so Σ of 4096 terms up to e^{1/τ} is exact enough.
-                    var sumBg = 0.0
-                    for j in 0..<m {
-                        let s = exp(Double(row[Int(background[j])]) * invTau)
-                        backgroundS[j] = s
-                        sumBg += s
-                    }
-                    let selfS = exp(Double(row[anchor]) * invTau)
-                    let x = selfS / sumBg
-                    insP[r] = -log(x + logEpsilon)
-                    let gx = -1 / (x + logEpsilon)
-                    var coefSelf = gx / sumBg                 // ∂L_ins/∂self_s
-                    var coefBg = -gx * selfS / (sumBg * sumBg) // ∂L_ins/∂Σbackground
+                    // Step 5: L_ins and its local derivatives.
+                    var term = instanceTerm(row: row, anchor: anchor, background: background, backgroundS: &backgroundS, invTau: invTau)
+                    insP[r] = term.loss
 
-                    // Steps 6–8: propagation, positives, L_inv.
-                    var chosen: [Int32] = []
-                    var chosenS: [Double] = []
-                    var positiveWeight: [Double] = []  // (dL/ds)·s of each positive occurrence
+                    // Steps 6–8: propagation, positives, L_inv (its derivatives add to the instance term's).
+                    var positives = ChosenPositives()
                     if invariance {
-                        let cand = Propagation.candidates(anchor: anchor, table: table, hops: cfg.hops, mode: cfg.propagation)
-                        let candS = cand.map { exp(Double(row[Int($0)]) * invTau) }
-                        // P smallest (hard) or largest (easy) s; ties by position, so the
-                        // choice is deterministic. Exact mode may find fewer than P.
-                        let order = candS.indices.sorted { a, c in
-                            if candS[a] != candS[c] {
-                                return cfg.positives == .hard ? candS[a] < candS[c] : candS[a] > candS[c]
-                            }
-                            return a < c
-                        }
-                        let p = min(cfg.positiveCount, cand.count)
-                        chosen = order.prefix(p).map { cand[$0] }
-                        chosenS = order.prefix(p).map { candS[$0] }
-                        let sumPos = chosenS.reduce(0, +)
-                        let den = cfg.exclusive ? sumBg - selfS : sumBg
-                        let y = sumPos / den
-                        invP[r] = -log(y + logEpsilon)
-                        if scale != 0 {
-                            let gy = -1 / (y + logEpsilon)
-                            let a = Double(scale)
-                            let dDen = -gy * sumPos / (den * den)  // ∂L_inv/∂den
-                            coefBg += a * dDen
-                            if cfg.exclusive { coefSelf -= a * dDen }
-                            let coefPos = a * gy / den             // ∂L_inv/∂each positive s
-                            positiveWeight = chosenS.map { coefPos * $0 }
-                        }
-                        if wantDiagnostics { candOut[r] = cand; posOut[r] = chosen }
+                        positives = choosePositives(row: row, anchor: anchor, table: table, invTau: invTau)
+                        let inv = invarianceTerm(positives: positives, instance: term, scale: scale)
+                        invP[r] = inv.loss
+                        term.coefBg += inv.coefBg
+                        term.coefSelf += inv.coefSelf
+                        positives.weights = inv.positiveWeights
+                        if wantDiagnostics { candOut[r] = positives.candidates; posOut[r] = positives.indices }
                     }
 
                     // Gradient row dL/dz = (dL/ds)·s/τ, with the 1/B of the batch mean; every
@@ -173,9 +141,9 @@ public final class InvPLoss {
                     let g = invB * invTau
                     if dense {
                         row.update(repeating: 0, count: n)
-                        for j in 0..<m { row[Int(background[j])] += Float(g * coefBg * backgroundS[j]) }
-                        row[anchor] += Float(g * coefSelf * selfS)
-                        for (q, w) in zip(chosen, positiveWeight) { row[Int(q)] += Float(g * w) }
+                        for j in 0..<m { row[Int(background[j])] += Float(g * term.coefBg * backgroundS[j]) }
+                        row[anchor] += Float(g * term.coefSelf * term.selfS)
+                        for (q, w) in zip(positives.indices, positives.weights) { row[Int(q)] += Float(g * w) }
                     } else {
                         // Accumulated in Double: the background and self terms nearly cancel
                         // (their weights sum to about 0), and Float sums lose ~1e-4 there.
@@ -184,10 +152,10 @@ public final class InvPLoss {
                             let a = ap.baseAddress!
                             a.update(repeating: 0, count: d)
                             for j in 0..<m {
-                                axpy(g * coefBg * backgroundS[j], bankBase + Int(background[j]) * d, a, d)
+                                axpy(g * term.coefBg * backgroundS[j], bankBase + Int(background[j]) * d, a, d)
                             }
-                            axpy(g * coefSelf * selfS, bankBase + anchor * d, a, d)
-                            for (q, w) in zip(chosen, positiveWeight) { axpy(g * w, bankBase + Int(q) * d, a, d) }
+                            axpy(g * term.coefSelf * term.selfS, bankBase + anchor * d, a, d)
+                            for (q, w) in zip(positives.indices, positives.weights) { axpy(g * w, bankBase + Int(q) * d, a, d) }
                             for c in 0..<d { dvP[r * d + c] = Float(a[c]) }
                         }
                     }
@@ -211,6 +179,82 @@ public final class InvPLoss {
             loss: Float(ins + Double(scale) * inv), instanceLoss: Float(ins), invarianceLoss: Float(inv),
             invarianceScale: scale, gradient: gradient, nearest: nearest,
             diagnostics: wantDiagnostics ? InvPDiagnostics(candidates: candidateLists, positives: positiveLists) : nil)
+    }
+}
+
+/// L_ins of one anchor (SPEC step 5) with what its gradient and L_inv need.
+struct InstanceTerm {
+    /// −log(self_s / Σ background + 1e-7).
+    var loss: Double
+    /// Σ of the M background s values and the anchor's own s (self_s).
+    var sumBg: Double, selfS: Double
+    /// ∂L/∂self_s and ∂L/∂Σbackground (L_inv adds to both when it is on).
+    var coefSelf: Double, coefBg: Double
+}
+
+/// The positives of one anchor (SPEC steps 6–7) and, once L_inv is known, their gradient weights.
+struct ChosenPositives {
+    /// The propagated candidates, in propagation order (kept for diagnostics).
+    var candidates: [Int32] = []
+    /// The chosen bank indices and their s values, in selection order.
+    var indices: [Int32] = [], s: [Double] = []
+    /// (dL/ds)·s of each chosen positive (empty while the invariance term's weight is 0).
+    var weights: [Double] = []
+}
+
+extension InvPLoss {
+    /// SPEC step 5 for one row z: [N] of the anchor, given its background indices: [M]; fills
+    /// `backgroundS` with their s = exp(z/τ). s in Double, so Σ of 4096 terms up to e^{1/τ} stays exact enough.
+    @inline(__always)
+    func instanceTerm(row: UnsafeMutablePointer<Float>, anchor: Int, background: [Int32], backgroundS: inout [Double],
+                      invTau: Double) -> InstanceTerm {
+        var sumBg = 0.0
+        for j in 0..<background.count {
+            let s = exp(Double(row[Int(background[j])]) * invTau)
+            backgroundS[j] = s
+            sumBg += s
+        }
+        let selfS = exp(Double(row[anchor]) * invTau)
+        let x = selfS / sumBg
+        let gx = -1 / (x + logEpsilon)
+        return InstanceTerm(loss: -log(x + logEpsilon), sumBg: sumBg, selfS: selfS,
+                            coefSelf: gx / sumBg, coefBg: -gx * selfS / (sumBg * sumBg))
+    }
+
+    /// SPEC steps 6–7: the anchor's propagated candidates and the P with the smallest (hard) or
+    /// largest (easy) s; ties by position, so the choice is deterministic. Exact mode may find
+    /// fewer than P.
+    @inline(__always)
+    func choosePositives(row: UnsafeMutablePointer<Float>, anchor: Int, table: NeighbourTable, invTau: Double) -> ChosenPositives {
+        let cfg = config
+        let cand = Propagation.candidates(anchor: anchor, table: table, hops: cfg.hops, mode: cfg.propagation)
+        let candS = cand.map { exp(Double(row[Int($0)]) * invTau) }
+        let order = candS.indices.sorted { a, c in
+            if candS[a] != candS[c] {
+                return cfg.positives == .hard ? candS[a] < candS[c] : candS[a] > candS[c]
+            }
+            return a < c
+        }
+        let p = min(cfg.positiveCount, cand.count)
+        return ChosenPositives(candidates: cand, indices: order.prefix(p).map { cand[$0] }, s: order.prefix(p).map { candS[$0] })
+    }
+
+    /// SPEC step 8: L_inv = −log(Σ positives / den + 1e-7), den = Σ background − self_s
+    /// (exclusive) or Σ background; with the weight `scale` = λ·w(epoch), its derivatives with
+    /// respect to Σ background, self_s and each positive's s (weighted by s).
+    @inline(__always)
+    func invarianceTerm(positives: ChosenPositives, instance: InstanceTerm, scale: Float)
+        -> (loss: Double, coefBg: Double, coefSelf: Double, positiveWeights: [Double]) {
+        let sumPos = positives.s.reduce(0, +)
+        let den = config.exclusive ? instance.sumBg - instance.selfS : instance.sumBg
+        let y = sumPos / den
+        let loss = -log(y + logEpsilon)
+        guard scale != 0 else { return (loss, 0, 0, []) }
+        let gy = -1 / (y + logEpsilon)
+        let a = Double(scale)
+        let dDen = -gy * sumPos / (den * den)  // ∂L_inv/∂den
+        let coefPos = a * gy / den             // ∂L_inv/∂each positive s
+        return (loss, a * dDen, config.exclusive ? -a * dDen : 0, positives.s.map { coefPos * $0 })
     }
 }
 
