@@ -85,10 +85,15 @@ struct TrainCommand: ParsableCommand {
     }
 
     func defaultRunDirectory(_ c: TrainingConfig) -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyyMMdd-HHmmss"
-        return "runs/\(c.dataset)-\(c.method)-\(f.string(from: Date()))"
+        "runs/\(c.dataset)-\(c.method)-\(runTimestamp())"
     }
+}
+
+/// The time now as `yyyyMMdd-HHmmss`, for default run directory names.
+func runTimestamp() -> String {
+    let f = DateFormatter()
+    f.dateFormat = "yyyyMMdd-HHmmss"
+    return f.string(from: Date())
 }
 
 /// Set by the first Ctrl-C (the trainer then saves and stops); a second Ctrl-C exits at once.

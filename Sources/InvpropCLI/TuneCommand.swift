@@ -60,7 +60,7 @@ struct TuneCommand: ParsableCommand {
 
     func run() throws {
         let (base, config) = try baseConfig()
-        let directory = URL(fileURLWithPath: output ?? "runs/tune-\(config.dataset)-\(Self.timestamp())")
+        let directory = URL(fileURLWithPath: output ?? "runs/tune-\(config.dataset)-\(runTimestamp())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let candidates = TuneLevers.candidates(for: config, levers: try chosenLevers())
         print("tune: \(candidates.count) candidates over \(config.dataset), \(Int(minutes)) minutes, "
@@ -78,7 +78,7 @@ struct TuneCommand: ParsableCommand {
             let line = String(format: "%5.1f min  %2d epochs  %6.2f %%  %@", elapsed() / 60, epochs, trial.score, candidate.name)
             print(line)
             fflush(stdout)
-            try appendLine(TuneTrial(rung: rung, epochs: epochs, candidate: candidate, score: trial.score, seconds: trial.seconds), to: log)
+            try appendJSONLine(TuneTrial(rung: rung, epochs: epochs, candidate: candidate, score: trial.score, seconds: trial.seconds), to: log)
             return trial
         }, combine: TuneLevers.combination, elapsed: elapsed)
         let recipeFile = directory.appendingPathComponent("recipe.yaml")
@@ -87,27 +87,6 @@ struct TuneCommand: ParsableCommand {
         print(String(format: "winner: %@ (%.2f %% validation kNN after %d epochs, rung %d); %d trials in %.1f minutes",
                      result.winner.candidate.name, result.winner.score, result.winner.epochs, result.winner.rung + 1, result.trials.count, elapsed() / 60))
         print("recipe: \(recipeFile.path) — train with: invprop train --recipe \(recipeFile.path)")
-    }
-
-    static func timestamp() -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyyMMdd-HHmmss"
-        return f.string(from: Date())
-    }
-
-    /// Appends one JSON line (progress survives an interrupted screening).
-    func appendLine(_ trial: TuneTrial, to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        var line = try encoder.encode(trial)
-        line.append(0x0A)
-        if let handle = try? FileHandle(forWritingTo: url) {
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: line)
-        } else {
-            try line.write(to: url)
-        }
     }
 }
 

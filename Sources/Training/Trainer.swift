@@ -471,17 +471,23 @@ public final class Trainer {
     }
 
     private func appendMetrics(_ record: EpochRecord) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        var line = try encoder.encode(record)
-        line.append(0x0A)
-        if let handle = try? FileHandle(forWritingTo: metricsFile) {
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: line)
-        } else {
-            try line.write(to: metricsFile)
-        }
+        try appendJSONLine(record, to: metricsFile)
+    }
+}
+
+/// Appends `value` as one line of JSON (sorted keys) to the JSON-lines file at `url`, creating
+/// it if needed (metrics.jsonl, tune.jsonl): what was written survives an interruption.
+public func appendJSONLine(_ value: some Encodable, to url: URL) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    var line = try encoder.encode(value)
+    line.append(0x0A)
+    if let handle = try? FileHandle(forWritingTo: url) {
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
+    } else {
+        try line.write(to: url)
     }
 }
 
