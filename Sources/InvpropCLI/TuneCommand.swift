@@ -102,7 +102,7 @@ enum TuneTrialRunner {
         config.epochs = epochs
         config.knnEvery = epochs
         config.purity = false
-        if subset > 0 { config.trainSubset = subset }
+        if subset > 0 { config.trainSubset = min(subset, base.trainSubset ?? subset) }   // never more images than the base trains on
         if config.warmupEpochs >= Double(epochs) { config.warmupEpochs = 0 }
         try? FileManager.default.removeItem(at: directory)
         let trainer = try Trainer(config: config, runDirectory: directory, resume: false)
