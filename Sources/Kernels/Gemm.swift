@@ -11,6 +11,11 @@ public enum Gemm {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
+        // Serialised with every primitive execution: oneDNN's sgemm called from two threads at
+        // once gives other results than alone (two trainings in one process drifted apart;
+        // ConcurrentTrainingTests), and a product already uses all compute threads.
+        Primitive.executionLock.lock()
+        defer { Primitive.executionLock.unlock() }
         let status = dnnl_sgemm(
             transA ? Int8(UInt8(ascii: "T")) : Int8(UInt8(ascii: "N")),
             transB ? Int8(UInt8(ascii: "T")) : Int8(UInt8(ascii: "N")),

@@ -58,17 +58,25 @@ enum Scratchpad {
 /// other thread might already be executing it.
 let lazyPrimitiveLock = NSLock()
 
-/// A memory argument for a primitive: a layout and a pointer into a `Storage` (not owned).
+/// A memory argument for a primitive: a layout, a pointer, and the object that owns the memory.
+///
+/// Holding the owner matters: `tensor.converted(to: l).operand` makes a temporary tensor whose
+/// last use is the pointer read, so without a reference here Swift may free it (its block goes
+/// back to the pool) before the kernel runs; another thread could then take and overwrite the
+/// block mid-convolution. An operand passed to a kernel keeps its memory alive for the call.
 public struct Operand {
     /// How the elements are laid out.
     public let layout: Layout
     /// Where they are.
     public let pointer: UnsafeMutableRawPointer
+    /// What keeps `pointer` valid (a `Storage`); nil for memory the caller keeps alive itself.
+    public let owner: AnyObject?
 
-    /// Pairs a layout with memory of at least `layout.byteCount` bytes.
-    public init(_ layout: Layout, _ pointer: UnsafeMutableRawPointer) {
+    /// Pairs a layout with memory of at least `layout.byteCount` bytes, owned by `owner`.
+    public init(_ layout: Layout, _ pointer: UnsafeMutableRawPointer, owner: AnyObject? = nil) {
         self.layout = layout
         self.pointer = pointer
+        self.owner = owner
     }
 }
 

@@ -40,11 +40,14 @@ extension Tensor {
     /// Applies `f` element-wise to a plain fp32 copy and records `df(x, y)` as the local derivative.
     static func unary(_ name: String, _ x: Tensor, _ f: (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Tensor {
         let xp = x.plainF32()
+        defer { withExtendedLifetime(xp) {} }   // pointers into it are used below
         let y = Tensor(layout: Layout.plain(x.shape, .f32))
         let n = x.count, src = xp.floats, dst = y.floats
         for i in 0..<n { dst[i] = f(src[i]) }
         return y.record(name, [x]) { gy in
-            let g = gy.plainF32().floats
+            let gTensor = gy.plainF32()
+            defer { withExtendedLifetime(gTensor) {} }   // g points into it
+            let g = gTensor.floats
             let gx = Tensor(layout: Layout.plain(x.shape, .f32))
             let out = gx.floats
             for i in 0..<n { out[i] = g[i] * derivative(src[i], dst[i]) }
@@ -70,6 +73,7 @@ extension Tensor {
     /// Sum of all elements → shape [1].
     public static func sumAll(_ x: Tensor) -> Tensor {
         let xp = x.plainF32()
+        defer { withExtendedLifetime(xp) {} }   // pointers into it are used below
         var s: Double = 0
         for i in 0..<x.count { s += Double(xp.floats[i]) }
         let y = Tensor.full([1], Float(s))
@@ -87,10 +91,13 @@ extension Tensor {
         guard x.shape.count == 2 else { throw TensorError.shapeMismatch("sumRows: input must be [B, D], got \(x.shape)") }
         let (b, d) = (x.shape[0], x.shape[1])
         let xp = x.plainF32()
+        defer { withExtendedLifetime(xp) {} }   // pointers into it are used below
         let y = Tensor(layout: Layout.plain([b], .f32))
         for i in 0..<b { var s: Float = 0; for j in 0..<d { s += xp.floats[i * d + j] }; y.floats[i] = s }
         return y.record("sumRows", [x]) { gy in
-            let g = gy.plainF32().floats
+            let gTensor = gy.plainF32()
+            defer { withExtendedLifetime(gTensor) {} }   // g points into it
+            let g = gTensor.floats
             let gx = Tensor(layout: Layout.plain([b, d], .f32))
             for i in 0..<b { for j in 0..<d { gx.floats[i * d + j] = g[i] } }
             return [gx]
@@ -105,10 +112,13 @@ extension Tensor {
         let keep = 1 / (1 - p)
         let mask = (0..<x.count).map { _ in uniform() >= p ? keep : Float(0) }
         let xp = x.plainF32()
+        defer { withExtendedLifetime(xp) {} }   // pointers into it are used below
         let y = Tensor(layout: Layout.plain(x.shape, .f32))
         for j in 0..<x.count { y.floats[j] = xp.floats[j] * mask[j] }
         return y.record("dropout", [x]) { gy in
-            let g = gy.plainF32().floats
+            let gTensor = gy.plainF32()
+            defer { withExtendedLifetime(gTensor) {} }   // g points into it
+            let g = gTensor.floats
             let gx = Tensor(layout: Layout.plain(x.shape, .f32))
             for j in 0..<x.count { gx.floats[j] = g[j] * mask[j] }
             return [gx]

@@ -10,12 +10,14 @@ extension Tensor {
         let (b, i, o) = (x.shape[0], x.shape[1], weight.shape[0])
         if let bias, bias.shape != [o] { throw TensorError.shapeMismatch("linear: bias \(bias.shape) must be [\(o)]") }
         let xp = x.plainF32(), wp = weight.plainF32(), bp = bias?.plainF32()
+        defer { withExtendedLifetime((xp, wp, bp)) {} }   // pointers into it are used below
         let y = Tensor(layout: Layout.plain([b, o], .f32))
         if let bp { for r in 0..<b { (y.floats + r * o).update(from: bp.floats, count: o) } }
         Gemm.sgemm(transA: false, transB: true, m: b, n: o, k: i, a: xp.floats, lda: i, b: wp.floats, ldb: i,
                    beta: bp == nil ? 0 : 1, c: y.floats, ldc: o)
         return y.record("linear", [x, weight, bias]) { gy in
             let g = gy.plainF32()
+            defer { withExtendedLifetime(g) {} }   // pointers into it are used below
             var gx: Tensor?, gw: Tensor?, gb: Tensor?
             if x.requiresGrad {
                 gx = Tensor(layout: Layout.plain([b, i], .f32))   // gy [B,O] · W [O,I]
@@ -41,11 +43,14 @@ extension Tensor {
         let inner = transposed ? columns : rows, n = transposed ? rows : columns
         guard inner == d else { throw TensorError.shapeMismatch("matmulConstant: input \(x.shape) against matrix [\(rows), \(columns)]\(transposed ? "ᵀ" : "")") }
         let xp = x.plainF32()
+        defer { withExtendedLifetime(xp) {} }   // pointers into it are used below
         let y = Tensor(layout: Layout.plain([b, n], .f32))
         Gemm.sgemm(transA: false, transB: transposed, m: b, n: n, k: d, a: xp.floats, lda: d, b: matrix, ldb: columns, c: y.floats, ldc: n)
         return y.record("matmulConstant", [x]) { gy in
             let gx = Tensor(layout: Layout.plain([b, d], .f32))   // gy [B,N] · op(M)ᵀ
-            Gemm.sgemm(transA: false, transB: !transposed, m: b, n: d, k: n, a: gy.plainF32().floats, lda: n, b: matrix, ldb: columns,
+            let gp = gy.plainF32()
+            defer { withExtendedLifetime(gp) {} }   // its pointer is read by sgemm
+            Gemm.sgemm(transA: false, transB: !transposed, m: b, n: d, k: n, a: gp.floats, lda: n, b: matrix, ldb: columns,
                        c: gx.floats, ldc: d)
             return [gx]
         }
@@ -75,10 +80,12 @@ extension Tensor {
         let (n, d) = (x.shape[0], x.shape[1])
         if let bad = indices.first(where: { $0 < 0 || $0 >= n }) { throw TensorError.invalidArgument("gatherRows: index \(bad) outside 0..<\(n)") }
         let xp = x.plainF32()
+        defer { withExtendedLifetime(xp) {} }   // pointers into it are used below
         let y = Tensor(layout: Layout.plain([indices.count, d], .f32))
         for (r, i) in indices.enumerated() { (y.floats + r * d).update(from: xp.floats + i * d, count: d) }
         return y.record("gatherRows", [x]) { gy in
             let g = gy.plainF32()
+            defer { withExtendedLifetime(g) {} }   // pointers into it are used below
             let gx = Tensor.zeros([n, d])
             for (r, i) in indices.enumerated() { for j in 0..<d { gx.floats[i * d + j] += g.floats[r * d + j] } }
             return [gx]
@@ -93,10 +100,12 @@ extension Tensor {
         let (b, n) = (x.shape[0], x.shape[1])
         if let bad = columns.first(where: { $0 < 0 || $0 >= n }) { throw TensorError.invalidArgument("pick: column \(bad) outside 0..<\(n)") }
         let xp = x.plainF32()
+        defer { withExtendedLifetime(xp) {} }   // pointers into it are used below
         let y = Tensor(layout: Layout.plain([b], .f32))
         for r in 0..<b { y.floats[r] = xp.floats[r * n + columns[r]] }
         return y.record("pick", [x]) { gy in
             let g = gy.plainF32()
+            defer { withExtendedLifetime(g) {} }   // pointers into it are used below
             let gx = Tensor.zeros([b, n])
             for r in 0..<b { gx.floats[r * n + columns[r]] = g.floats[r] }
             return [gx]

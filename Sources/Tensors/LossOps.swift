@@ -10,7 +10,9 @@ extension Tensor {
         }
         let (b, c) = (logits.shape[0], logits.shape[1])
         if let bad = labels.first(where: { $0 < 0 || $0 >= c }) { throw TensorError.invalidArgument("crossEntropy: label \(bad) outside 0..<\(c)") }
-        let x = logits.plainF32().floats
+        let xTensor = logits.plainF32()
+        defer { withExtendedLifetime(xTensor) {} }   // x points into it
+        let x = xTensor.floats
         // Softmax per row with the max subtracted for stability; kept for the backward pass.
         var probabilities = [Float](repeating: 0, count: b * c)
         var loss: Double = 0

@@ -23,6 +23,7 @@ extension Tensor {
         // Scale (γ) in row 0 and shift (β) in row 1 of one [2, C] array, as the kernel wants.
         let scaleShift = Tensor(layout: kernel.scaleShiftLayout)
         let gp = weight.plainF32(), bp = bias.plainF32()
+        defer { withExtendedLifetime((gp, bp)) {} }   // pointers into it are used below
         scaleShift.floats.update(from: gp.floats, count: c)
         (scaleShift.floats + c).update(from: bp.floats, count: c)
         let mean = training ? Tensor(layout: channel) : runningMean.converted(to: channel)
@@ -60,6 +61,7 @@ extension Tensor {
         guard x.shape.count == 2 else { throw TensorError.shapeMismatch("l2Normalize: input must be [B, D], got \(x.shape)") }
         let (b, d) = (x.shape[0], x.shape[1])
         let xp = x.plainF32()
+        defer { withExtendedLifetime(xp) {} }   // pointers into it are used below
         let y = Tensor(layout: Layout.plain(x.shape, .f32))
         var norms = [Float](repeating: 0, count: b)
         let src = xp.floats, dst = y.floats
@@ -71,7 +73,9 @@ extension Tensor {
         }
         return y.record("l2Normalize", [x]) { gy in
             // d(x/‖x‖) = (g − y·(y·g)) / ‖x‖ (when ‖x‖ > eps; below it the map is x/eps: g/eps).
-            let g = gy.plainF32().floats
+            let gTensor = gy.plainF32()
+            defer { withExtendedLifetime(gTensor) {} }   // g points into it
+            let g = gTensor.floats
             let gx = Tensor(layout: Layout.plain([b, d], .f32))
             let out = gx.floats
             for i in 0..<b {

@@ -101,7 +101,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// Operand view for kernels.
-    var operand: Operand { Operand(layout, storage.pointer) }
+    var operand: Operand { Operand(layout, storage.pointer, owner: storage) }
 
     /// The same values in `target` layout (and type); returns self when the layout already matches.
     func converted(to target: Layout) -> Tensor {
@@ -117,7 +117,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// All elements, row-major, as fp32.
     public func toArray() -> [Float] {
         let p = plainF32()
-        return Array(UnsafeBufferPointer(start: p.floats, count: count))
+        return withExtendedLifetime(p) { Array(UnsafeBufferPointer(start: p.floats, count: count)) }
     }
 
     /// The single element of a one-element tensor.
