@@ -34,6 +34,14 @@ final class StoragePool: @unchecked Sendable {
     private let lock = NSLock()
     /// Blocks beyond this many pooled bytes are returned to the system.
     private let budget = 6 << 30
+    /// Fill every block handed back with NaN bytes (tests only): a computation that reads memory
+    /// after its `Storage` was released then changes its result instead of silently reading the
+    /// old values, which another thread could have overwritten.
+    var poisonReleasedBlocks: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return poison }
+        set { lock.lock(); poison = newValue; lock.unlock() }
+    }
+    private var poison = false
 
     func take(_ byteCount: Int) -> UnsafeMutableRawPointer {
         let size = max(byteCount, 1)
@@ -53,6 +61,7 @@ final class StoragePool: @unchecked Sendable {
 
     func give(_ pointer: UnsafeMutableRawPointer, _ byteCount: Int) {
         let size = max(byteCount, 1)
+        if poisonReleasedBlocks { pointer.initializeMemory(as: UInt8.self, repeating: 0xFF, count: size) }
         lock.lock()
         if pooledBytes + size <= budget {
             free[size, default: []].append(pointer)

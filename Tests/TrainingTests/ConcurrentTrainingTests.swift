@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Testing
+@testable import Kernels
 @testable import Training
 
 /// Two trainings in one process at once give exactly what each gives alone: the library keeps
@@ -35,6 +36,25 @@ import Testing
         for i in configs.indices {
             #expect(try results.get(i).get() == serial[i], "run \(i) differs when another trains beside it")
         }
+    }
+}
+
+/// No computation reads memory after releasing it: a run whose released blocks are filled with
+/// NaN bytes gives the same checkpoint as a normal run (before the fix of `Operand`, it did not).
+@Suite(.serialized) struct ReleasedMemoryTests {
+    @Test func trainingNeverReadsReleasedMemory() throws {
+        var c = shapesConfig(images: 256, epochs: 2)
+        c.invp.backgroundCount = 128
+        c.invp.warmUpEpochs = 1
+        func hash(poisoned: Bool) throws -> String {
+            StoragePool.shared.poisonReleasedBlocks = poisoned
+            defer { StoragePool.shared.poisonReleasedBlocks = false }
+            let directory = temporaryRunDirectory("poison-\(poisoned)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            _ = try Trainer(config: c, runDirectory: directory, resume: false).run()
+            return try MethodRefactorTests.checkpointHash(directory.appendingPathComponent("checkpoint-last.safetensors"))
+        }
+        #expect(try hash(poisoned: true) == hash(poisoned: false))
     }
 }
 
