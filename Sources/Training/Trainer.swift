@@ -219,8 +219,12 @@ public final class Trainer {
         }
         let split: TrainValidationSplit
         do {
-            split = try TrainValidationSplit(total: whole.count, validation: config.validation, trainLimit: config.trainSubset, seed: config.validationSeed ?? 0)
+            split = try TrainValidationSplit(total: whole.count, validation: config.validation, labelled: whole.classCount != nil,
+                                             trainLimit: config.trainSubset, seed: config.validationSeed ?? 0)
         } catch let error as DataError { throw TrainingError.invalidOption(error.description) }
+        if whole.classCount == nil, !(config.validation?.holdsNone ?? true) {
+            observer?.note("\(whole.name) has no labels: no validation split is held out (--validation needs labels to score it)")
+        }
         let train = try IndexedSubset(base: whole, indices: split.training)
         self.train = train
         validation = split.validation.isEmpty ? nil : try IndexedSubset(base: whole, indices: split.validation, name: whole.name + "-validation")

@@ -34,6 +34,11 @@ import Testing
             do { _ = try ValidationSize(parsing: bad) } catch { #expect("\(error)".contains("--validation")) }
         }
         #expect(throws: DataError.self) { try TrainValidationSplit(total: 10, validation: .count(10), seed: 0) }
+        #expect(throws: DataError.self) { try TrainValidationSplit(total: 10, validation: .count(6), seed: 0) }
+        #expect(try TrainValidationSplit(total: 10, validation: .count(5), seed: 0).training.count == 5)
+        // Without labels nothing can score the held-out images: all of them are trained on.
+        let unlabelled = try TrainValidationSplit(total: 10, validation: .count(6), labelled: false, seed: 0)
+        #expect(unlabelled.training == Array(0..<10) && unlabelled.validation.isEmpty)
     }
 
     @Test func indexedSubsetRenumbers() throws {

@@ -157,6 +157,9 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
             c = shapesConfig(); c.cropScaleMinimum = bad
             #expect(throws: TrainingError.self) { try c.validate() }
         }
+        c = shapesConfig(); c.validation = .percent(60)
+        let tooLarge = #expect(throws: TrainingError.self) { try Trainer(config: c, runDirectory: temporaryRunDirectory("bad"), resume: false) }
+        #expect(tooLarge?.description.contains("at most half") == true)
         c = shapesConfig(); c.invp.backgroundCount = 5000
         #expect(throws: (any Error).self) { try Trainer(config: c, runDirectory: temporaryRunDirectory("bad"), resume: false) }
     }

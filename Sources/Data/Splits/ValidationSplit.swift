@@ -70,12 +70,14 @@ public struct TrainValidationSplit: Equatable, Sendable {
     public let validation: [Int]
 
     /// Holds `validation` images of `total` out (drawn with `seed`), then keeps the first
-    /// `trainLimit` of the rest (all when nil). Throws naming the option when nothing would be
-    /// left to train on.
-    public init(total: Int, validation: ValidationSize?, trainLimit: Int? = nil, seed: UInt64) throws {
-        let held = validation?.count(of: total) ?? 0
-        guard held < total else {
-            throw DataError.invalidOption("--validation \(validation!) holds out \(held) of the \(total) training images; leave some to train on")
+    /// `trainLimit` of the rest (all when nil). An unlabelled dataset holds nothing out: without
+    /// labels there is no validation score, and the images are better trained on. Throws naming
+    /// the option when the split would take half of the images or more.
+    public init(total: Int, validation: ValidationSize?, labelled: Bool = true, trainLimit: Int? = nil, seed: UInt64) throws {
+        let held = labelled ? validation?.count(of: total) ?? 0 : 0
+        guard held == 0 || held * 2 <= total else {
+            throw DataError.invalidOption("--validation \(validation!) holds out \(held) of the \(total) training images; hold out at most half "
+                                          + "(e.g. --validation 10%), or --validation 0 for none")
         }
         var isHeld = [Bool](repeating: false, count: total)
         if held > 0 {

@@ -162,7 +162,7 @@ public final class EvaluationSession {
         // On the training dataset the held-out validation images stay out, as they did in training,
         // so the bank's rows and the training images line up.
         trainIndices = try TrainValidationSplit(total: train.count, validation: isTrainingDataset ? description.validation : nil,
-                                                trainLimit: limit, seed: description.validationSeed ?? 0).training
+                                                labelled: train.classCount != nil, trainLimit: limit, seed: description.validationSeed ?? 0).training
         evalTransformName = options.evalTransform ?? description.evalTransform
         let precisionName = options.precision ?? description.precision
         let native: DType = ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32
