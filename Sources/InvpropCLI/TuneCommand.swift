@@ -27,7 +27,7 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Training images per screening run (0: all).") var screenSubset: Int = 10_000
     @Option(help: "Epochs of the first rung.") var firstEpochs: Int = 2
     @Option(help: "Halving factor η.") var eta: Int = 2
-    @Option(help: "Levers to screen, comma-separated: \(TuneLevers.all.joined(separator: ", ")).") var levers: String = TuneLevers.all.joined(separator: ",")
+    @Option(help: "Levers to screen, comma-separated, from: \(TuneLevers.all.joined(separator: ", ")).") var levers: String = TuneLevers.standard.joined(separator: ",")
     @OptionGroup(title: "Fixed training options (applied to the base before screening)") var options: TrainOptions
 
     /// The base configuration, with a validation split however the base was written.

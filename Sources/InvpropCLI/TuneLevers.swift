@@ -6,8 +6,10 @@ import Training
 /// The recipe levers `invprop tune` screens (those that moved kNN accuracy in docs/results.md)
 /// and the recipe file it writes.
 enum TuneLevers {
-    /// Lever names, in screening order.
-    static let all = ["crop-scale", "flip", "lr", "warmup", "bank-init", "temperature", "width"]
+    /// The levers screened by default (those that moved kNN accuracy in docs/results.md), in order.
+    static let standard = ["crop-scale", "flip", "lr", "warmup", "bank-init", "temperature", "width"]
+    /// Every lever `--levers` accepts: the standard ones, then more of the recipe's knobs.
+    static let all = standard + ["head", "bank-momentum", "batch-size", "lr-warmup", "lambda", "positives"]
 
     /// The base and one candidate per alternative value of each lever that applies to `c`.
     static func candidates(for c: TrainingConfig, levers: [String]) -> [TuneCandidate] {
@@ -15,6 +17,8 @@ enum TuneLevers {
         func add(_ lever: String, _ option: String, _ value: String, _ extra: [String: String] = [:], label: String? = nil) {
             list.append(TuneCandidate(name: "\(lever) \(label ?? value)", overrides: [option: value].merging(extra) { a, _ in a }))
         }
+        // Whether the method in use reads an option (NPID has no warm-up or positives).
+        func reads(_ option: String) -> Bool { MethodRegistry.entry(c.method)?.options.contains(option) == true }
         for lever in levers {
             switch lever {
             case "crop-scale":
@@ -29,17 +33,29 @@ enum TuneLevers {
                 }
             case "lr":
                 for factor in [0.5, 2.0] { add(lever, "lr", format(Double(c.learningRate) * factor)) }
-            case "warmup" where MethodRegistry.entry(c.method)?.options.contains("invariance-warmup") == true:
+            case "warmup" where reads("invariance-warmup"):
                 let current = c.invp.warmUp == .none ? 0 : c.invp.warmUpEpochs
                 for t in [0, 1, 3] where t != current {
                     add(lever, "invariance-warmup", String(t), ["ramp": t == 0 ? "none" : "binary"])
                 }
-            case "bank-init" where MethodRegistry.entry(c.method)?.options.contains("bank-init") == true:
+            case "bank-init" where reads("bank-init"):
                 add(lever, "bank-init", c.bankInitialization == .features ? "random" : "features")
-            case "temperature" where MethodRegistry.entry(c.method)?.options.contains("temperature") == true:
+            case "temperature" where reads("temperature"):
                 for value in [0.07, 0.2] where abs(value - Double(c.invp.temperature)) > 1e-6 { add(lever, "temperature", format(value)) }
             case "width":
                 add(lever, "width", format(c.model.width * 2))
+            case "head":
+                add(lever, "head", c.model.head == .mlp ? "linear" : "mlp")
+            case "bank-momentum" where reads("bank-momentum"):
+                for value in [0.2, 0.8] where abs(value - Double(c.invp.momentum)) > 1e-6 { add(lever, "bank-momentum", format(value)) }
+            case "batch-size":
+                for value in [c.batchSize / 2, c.batchSize * 2] where value >= 2 { add(lever, "batch-size", String(value)) }
+            case "lr-warmup" where c.warmupEpochs == 0:
+                add(lever, "lr-warmup", "1")
+            case "lambda" where reads("lambda"):
+                for value in [0.3, 1.0] where abs(value - Double(c.invp.invarianceWeight)) > 1e-6 { add(lever, "lambda", format(value)) }
+            case "positives" where reads("positives"):
+                for value in [c.invp.positiveCount / 2, c.invp.positiveCount * 2] where value >= 1 { add(lever, "positives", String(value)) }
             default: break
             }
         }

@@ -56,9 +56,10 @@ import Testing
         let names = TuneLevers.candidates(for: base, levers: TuneLevers.all).map(\.name)
         #expect(names.first == "base" && names.contains("flip off") && names.contains("bank-init random") && names.contains("width 0.5"))
         #expect(!names.contains("crop-scale 0.8") && names.contains("lr 0.12") && names.contains("lr 0.03"))
+        #expect(names.contains("head mlp") && names.contains("batch-size 64") && names.contains("positives 40") && names.contains("lr-warmup 1"))
         var npid = base
         npid.method = "npid"
-        #expect(!TuneLevers.candidates(for: npid, levers: ["warmup"]).contains { $0.name.hasPrefix("warmup") })
+        #expect(TuneLevers.candidates(for: npid, levers: ["warmup", "positives", "lambda"]).map(\.name) == ["base"])
         // Every candidate's options parse as train options.
         for candidate in TuneLevers.candidates(for: base, levers: TuneLevers.all) {
             var c = base
