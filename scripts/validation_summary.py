@@ -1,0 +1,44 @@
+"""Summary of runs that held a validation split out: per group (LABEL=GLOB, the glob's runs are
+its seeds), the validation kNN top-1 after the last epoch (bank and recomputed features), the
+best validation epoch (what checkpoint-best holds), the test kNN top-1 scored once at the end
+(bank and recomputed), and the wall-clock minutes; mean and (min–max) over seeds, then each
+seed's test value. Standard library only.
+
+    python3 scripts/validation_summary.py "CPU preset=runs/v/fm-preset-s*" "tuned=runs/v/fm-tuned-s*"
+"""
+import glob, json, os, statistics, sys
+
+
+def summary(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    mean = statistics.fmean(values)
+    return f"{mean:.2f}" if len(values) == 1 else f"{mean:.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
+def main():
+    print("| group | seeds | validation kNN, bank | validation kNN, recomputed | best validation epoch | "
+          "test kNN once, bank | test kNN once, recomputed | minutes | test recomputed per seed |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for spec in sys.argv[1:]:
+        label, pattern = spec.split("=", 1)
+        runs = sorted(glob.glob(pattern))
+        if not runs:
+            sys.exit(f"{label}: no run matches {pattern}")
+        last, best = [], []
+        for run in runs:
+            rows = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl")) if l.strip()]
+            if rows[-1].get("monitor_split") != "validation":
+                sys.exit(f"{run}: its monitor did not score a validation split")
+            last.append(rows[-1])
+            key = "knn_recomputed_top1" if "knn_recomputed_top1" in rows[-1] else "knn_top1"
+            best.append(max(rows, key=lambda r: r.get(key, -1))["epoch"])
+        col = lambda k: summary([r.get(k) for r in last])
+        per_seed = ", ".join(f"{r['test_knn_recomputed_top1']:.2f}" for r in last if "test_knn_recomputed_top1" in r)
+        print(f"| {label} | {len(runs)} | {col('knn_top1')} | {col('knn_recomputed_top1')} | {', '.join(map(str, best))} | "
+              f"{col('test_knn_top1')} | {col('test_knn_recomputed_top1')} | {summary([r['wall_seconds'] / 60 for r in last])} | {per_seed} |")
+
+
+if __name__ == "__main__":
+    main()
