@@ -27,6 +27,7 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "Method: \(MethodRegistry.entries.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).") var method: String?
     @OptionGroup(title: "Memory-bank options (methods invp, npid, instance)") var bankOptions: BankMethodOptions
     @OptionGroup(title: "InvP options (methods invp, instance)") var invpOptions: InvPOptions
+    @OptionGroup(title: "Un-Mix options (any memory-bank method)") var unmixOptions: UnMixCommandOptions
 
     @Option(help: "Epochs.") var epochs: Int?
     @Option(help: "Batch size.") var batchSize: Int?
@@ -84,6 +85,7 @@ struct TrainOptions: ParsableArguments {
         if let method { c.method = method }
         bankOptions.apply(to: &c)
         invpOptions.apply(to: &c)
+        try unmixOptions.apply(to: &c)
         if let epochs { c.epochs = epochs }
         if let batchSize { c.batchSize = batchSize }
         if let lr { c.learningRate = lr }
@@ -155,6 +157,23 @@ struct InvPOptions: ParsableArguments {
         if let selection { c.invp.positives = selection }
         if let propagation { c.invp.propagation = propagation }
         if nonExclusive { c.invp.exclusive = false }
+    }
+}
+
+/// Un-Mix (Shen et al., AAAI 2022) on top of the method in use: `--unmix` switches it on.
+struct UnMixCommandOptions: ParsableArguments {
+    @Flag(help: "Add Un-Mix's term: a mixture of the batch with itself reversed, λ·L(mixed) + (1 − λ)·L(mixed reversed), the bank fed with clean features only.") var unmix = false
+    @Option(help: "Probability of a global mixture; else a region (box) mixture (default 0.5, the authors').") var unmixProbability: Double?
+    @Option(help: "β of λ ~ Beta(β, β) (default 1, the authors').") var unmixBeta: Double?
+
+    /// Sets Un-Mix on `c`; its options without `--unmix` are refused.
+    func apply(to c: inout TrainingConfig) throws {
+        if !unmix && c.unmix == nil && (unmixProbability != nil || unmixBeta != nil) {
+            throw ValidationError("--unmix-probability and --unmix-beta need --unmix")
+        }
+        if unmix && c.unmix == nil { c.unmix = UnMixOptions() }
+        if let unmixProbability { c.unmix?.globalProbability = unmixProbability }
+        if let unmixBeta { c.unmix?.beta = unmixBeta }
     }
 }
 

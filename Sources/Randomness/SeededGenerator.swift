@@ -108,6 +108,26 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
         return (-2.0 * log(u1)).squareRoot() * cos(2.0 * Double.pi * u2)
     }
 
+    /// A Gamma(shape, 1) sample (Marsaglia and Tsang, 2000; shape < 1 through Gamma(shape + 1)·U^(1/shape)).
+    public mutating func gamma(shape: Double) -> Double {
+        precondition(shape > 0, "gamma: shape must be > 0")
+        if shape < 1 { return gamma(shape: shape + 1) * pow(1.0 - uniform(), 1 / shape) }
+        let d = shape - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+        while true {
+            var x = 0.0, v = 0.0
+            repeat { x = normal(); v = 1 + c * x } while v <= 0
+            v = v * v * v
+            let u = 1.0 - uniform()
+            if u < 1 - 0.0331 * x * x * x * x || log(u) < 0.5 * x * x + d * (1 - v + log(v)) { return d * v }
+        }
+    }
+
+    /// A Beta(a, b) sample in [0, 1], as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b).
+    public mutating func beta(_ a: Double, _ b: Double) -> Double {
+        let x = gamma(shape: a), y = gamma(shape: b)
+        return x / (x + y)
+    }
+
     /// Shuffles `array` in place (Fisher–Yates, last element first).
     public mutating func shuffle<T>(_ array: inout [T]) {
         var i = array.count - 1

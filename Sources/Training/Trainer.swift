@@ -5,6 +5,7 @@ import Foundation
 import Kernels
 import Methods
 import Models
+import Randomness
 import NN
 import SafeTensors
 import Tensors
@@ -323,7 +324,7 @@ public final class Trainer {
                 let remainingSteps = Double((config.epochs - e) * steps - progress.stepInEpoch)
                 observer?.step(StepReport(epoch: e + 1, epochs: config.epochs, step: progress.stepInEpoch, steps: steps,
                                           loss: progress.epochLossSums[0] / done,
-                                          terms: zip(method.lossTermNames, progress.epochLossSums.dropFirst()).map { ($0, $1 / done) },
+                                          terms: zip(lossTermNames, progress.epochLossSums.dropFirst()).map { ($0, $1 / done) },
                                           learningRate: Double(optimizer.learningRate), imagesPerSecond: rate,
                                           etaSeconds: remainingSteps * Double(config.batchSize) / max(rate, 1e-9)))
                 switch stop() {
@@ -366,6 +367,9 @@ public final class Trainer {
             throw TrainingError.diverged("the network's output became NaN or infinite at epoch \(epoch + 1), step \(progress.stepInEpoch + 1); stopping. "
                 + "The last good checkpoint is \(lastCheckpoint.path) (if any). Try a lower --lr or --precision fp32.")
         }
+        if let unmix = config.unmix {
+            return try unmixStep(batch, clean: (output, f), options: unmix, epoch: epoch, precision: precision)
+        }
         let result = try phases.time("loss") { try method.computeLoss(features: f, indices: batch.indices, epoch: epoch + 1) }
         try phases.time("backward") { try attachAndBackward(output, shape: output.shape, loss: result.loss, gradient: result.gradient) }
         phases.time("optimizer") { optimizer.step() }
@@ -373,22 +377,60 @@ public final class Trainer {
         return result
     }
 
+    /// The rest of a step with Un-Mix: a mixture of the batch drawn from (seed, global step), so a
+    /// resumed run draws the same; its forward pass; the three terms of `UnMixLoss`; one backward
+    /// through both graphs; SGD; the state updated from the clean outputs only.
+    private func unmixStep(_ batch: Batch, clean: (output: Tensor, f: [Float]), options: UnMixOptions, epoch: Int,
+                           precision: DType) throws -> MethodLoss {
+        var generator = SeededGenerator(seed: config.seed, streams: [0x756E_6D69_78, UInt64(progress.globalStep)])   // "unmix"
+        let draw = UnMixDraw.draw(&generator, globalProbability: options.globalProbability, beta: options.beta,
+                                  height: batch.height, width: batch.width)
+        let (mixedOutput, fm) = try phases.time("forward") {
+            let x = try Tensor(shape: batch.shape, values: draw.mix(batch.images, batch: batch.count, channels: batch.channels,
+                                                                    height: batch.height, width: batch.width))
+            let (_, output) = try model(x, training: true, precision: precision)
+            return (output, output.toArray())
+        }
+        guard fm.allSatisfy(\.isFinite) else {
+            throw TrainingError.diverged("the network's output for the mixed batch became NaN or infinite at epoch \(epoch + 1); stopping. "
+                + "The last good checkpoint is \(lastCheckpoint.path) (if any). Try a lower --lr or --precision fp32.")
+        }
+        let d = clean.output.shape[1]
+        let out = try phases.time("loss") {
+            try UnMixLoss.evaluate(method: method, clean: clean.f, mixed: fm, indices: batch.indices, epoch: epoch + 1, lambda: draw.lambda, dimension: d)
+        }
+        let total = out.clean.loss + out.mixedLoss
+        try phases.time("backward") { try attachAndBackward([(clean.output, out.clean.gradient), (mixedOutput, out.mixedGradient)], loss: total) }
+        phases.time("optimizer") { optimizer.step() }
+        try phases.time("state") { try method.finishStep(features: clean.f, indices: batch.indices) }
+        return MethodLoss(loss: total, terms: out.clean.terms + [out.mixedLoss], gradient: out.clean.gradient, counts: out.clean.counts)
+    }
+
     /// Connects a loss computed outside the tensor graph (value and dL/doutput) and backpropagates.
     private func attachAndBackward(_ output: Tensor, shape: [Int], loss: Float, gradient: [Float]) throws {
-        let g = try Tensor(shape: shape, values: gradient)
-        let value = Tensor.custom(value: Tensor.full([1], loss), inputs: [output]) { seed in
+        try attachAndBackward([(output, gradient)], loss: loss)
+    }
+
+    /// The same for several outputs of the network (Un-Mix: the clean and the mixed batch), each
+    /// with its dL/doutput; one backward pass through both graphs.
+    private func attachAndBackward(_ outputs: [(tensor: Tensor, gradient: [Float])], loss: Float) throws {
+        let gradients = try outputs.map { try Tensor(shape: $0.tensor.shape, values: $0.gradient) }
+        let value = Tensor.custom(value: Tensor.full([1], loss), inputs: outputs.map(\.tensor)) { seed in
             let s = seed.scalar
-            return [s == 1 ? g : Tensor.scale(g, by: s)]
+            return gradients.map { s == 1 ? $0 : Tensor.scale($0, by: s) }
         }
         try value.backward()
     }
+
+    /// Names of the logged loss terms: the method's, then Un-Mix's mixed term when it is on.
+    var lossTermNames: [String] { method.lossTermNames + (config.unmix == nil ? [] : ["unmix"]) }
 
     /// End of an epoch: kNN monitor, metrics line, checkpoints.
     private func finishEpoch(_ e: Int, steps: Int, precision: DType, observer: TrainingObserver?, elapsed: () -> Double) throws -> EpochRecord {
         var record = EpochRecord(epoch: e + 1, wallSeconds: 0, loss: progress.epochLossSums[0] / Double(steps),
                                  learningRate: Double(optimizer.learningRate),
                                  imagesPerSecond: Double(progress.epochImages) / max(progress.epochSeconds, 1e-9))
-        for (name, sum) in zip(method.lossTermNames, progress.epochLossSums.dropFirst()) { record.lossTerms[name] = sum / Double(steps) }
+        for (name, sum) in zip(lossTermNames, progress.epochLossSums.dropFirst()) { record.lossTerms[name] = sum / Double(steps) }
         record.diagnostics = method.epochDiagnostics(epoch: e + 1, counts: progress.epochCounts ?? [:])
         record.phaseSeconds = phases.seconds
         phases = PhaseClock()

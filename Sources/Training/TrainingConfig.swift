@@ -33,6 +33,17 @@ public enum MonitorFeatures: String, Codable, Sendable, CaseIterable {
     case both
 }
 
+/// Un-Mix's options (Shen et al., AAAI 2022): image mixtures as an extra term of any memory-bank method.
+public struct UnMixOptions: Codable, Sendable, Equatable {
+    /// Probability of a global mixture (else a region mixture); the authors' `--prob`, 0.5.
+    public var globalProbability: Double = 0.5
+    /// λ ~ Beta(β, β); the authors use β = 1 (uniform).
+    public var beta: Double = 1
+
+    /// The authors' defaults.
+    public init() {}
+}
+
 /// Everything that defines a training run; saved as `config.json` beside the run and inside
 /// every checkpoint, so a run can be resumed and reproduced.
 public struct TrainingConfig: Codable, Sendable, Equatable {
@@ -89,6 +100,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var purity: Bool = true
     /// Lower bound of RandomResizedCrop's area scale, replacing the augmentation preset's (nil: keep it).
     public var cropScaleMinimum: Double?
+    /// Un-Mix's mixed-image term (nil: off).
+    public var unmix: UnMixOptions?
     /// How the memory bank starts (nil: random, the paper's).
     public var bankInitialization: BankInitialization?
     /// Training features of the kNN monitor (nil: bank, the paper's).
@@ -120,6 +133,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             throw fail("--crop-scale must be in (0, 1], got \(cropScaleMinimum)")
         }
         if decay == .multistep && milestones != milestones.sorted() { throw fail("--milestones must be increasing, got \(milestones)") }
+        if let unmix {
+            guard (0...1).contains(unmix.globalProbability) else { throw fail("--unmix-probability must be in [0, 1], got \(unmix.globalProbability)") }
+            guard unmix.beta > 0, unmix.beta.isFinite else { throw fail("--unmix-beta must be > 0, got \(unmix.beta)") }
+        }
         try model.validate()
     }
 
