@@ -120,12 +120,19 @@ struct Recipe: Equatable {
                 throw ValidationError("recipe \(name): its presets form a cycle or a chain deeper than 8 (\(chain.map(\.name).reversed().joined(separator: " → ")) → \(base))")
             }
             do {
-                chain.insert(Self.builtinNames.contains(base) ? try Self.builtin(named: base) : try Self.load(file: base), at: 0)
+                chain.insert(Self.builtinNames.contains(base) ? try Self.builtin(named: base) : try Self.load(file: chain[0].resolve(base)), at: 0)
             } catch let error as ValidationError {
                 throw ValidationError("recipe \(chain[0].name) starts from '\(base)': \(error.message)")
             }
         }
         return chain
+    }
+
+    /// A recipe path named inside this recipe: relative paths are relative to this recipe's folder
+    /// (a built-in preset resolves against the working directory).
+    func resolve(_ path: String) -> String {
+        guard !path.hasPrefix("/"), !Self.builtinNames.contains(name) else { return path }
+        return URL(fileURLWithPath: name).deletingLastPathComponent().appendingPathComponent(path).path
     }
 
     /// The configuration this recipe describes: invprop's defaults with every recipe of the chain

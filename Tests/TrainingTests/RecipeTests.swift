@@ -85,6 +85,10 @@ import Testing
         // JSON is a recipe too; without `preset` it starts from the default preset, and a recipe
         // may start from another recipe file.
         let json = try recipeFile(#"{"preset": "\#(path)", "lr": 0.01}"#, name: "child.json")
+        // A relative preset path is read beside the recipe that names it.
+        let sibling = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("sibling.yaml").path
+        try Data("preset: \(URL(fileURLWithPath: path).lastPathComponent)\nseed: 3\n".utf8).write(to: URL(fileURLWithPath: sibling))
+        #expect(try resolve(["--recipe", sibling]).epochs == 12)
         let child = try resolve(["--recipe", json])
         #expect(child.learningRate == 0.01 && child.epochs == 12 && child.preset == json)
         let plain = try recipeFile(#"{"seed": 4}"#, name: "plain.json")
