@@ -54,6 +54,10 @@ struct TrainCommand: ParsableCommand {
             throw failure(error)
         }
         let c = trainer.config
+        if let asked = options.method, asked != c.method {
+            throw failure(ValidationError("\(directory.path) holds a \(c.method) run; it cannot be resumed with --method \(asked) "
+                                          + "(start a new run with another --output)"))
+        }
         progress.note("training \(c.method) on \(c.dataset) (\(c.preset) preset): ResNet-\(c.model.depth) width \(c.model.width), "
                       + "\(c.epochs) epochs, batch \(c.batchSize), \(trainer.resolvedPrecision == .bf16 ? "bf16" : "fp32") (\(ComputeCapabilities.instructionSet)); "
                       + "run directory \(directory.path)")

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Testing
 @testable import InvpropCLI
@@ -80,5 +81,17 @@ import Testing
         #expect(long.preset == "fashion-mnist-long")
         long.preset = flags.preset
         #expect(long == flags)
+    }
+
+    /// Resuming a run with another --method is refused, naming the run and the option.
+    @Test func resumingWithAnotherMethodIsRefused() throws {
+        let run = FileManager.default.temporaryDirectory.appendingPathComponent("invprop-cli-method-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        let base = ["train", "--dataset", "shapes", "--validation", "0", "--train-subset", "128", "--width", "0.125", "--epochs", "1",
+                    "--batch-size", "64", "--knn-every", "0", "--output", run]
+        var first = try InvpropCommand.parseAsRoot(base + ["--method", "npid"])
+        try first.run()
+        var again = try InvpropCommand.parseAsRoot(base + ["--method", "invp", "--background", "64", "--resume"])
+        #expect(throws: (any Error).self) { try again.run() }
     }
 }
