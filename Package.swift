@@ -2,7 +2,8 @@
 // invprop: Invariance Propagation (NeurIPS 2020) on a CPU, in Swift, on oneDNN.
 // Layering (each target depends only on those below it), see docs/architecture.md:
 //   invprop (CLI) -> InvpropCLI -> Training / Evaluation -> Methods -> Models, Data -> NN
-//   -> Tensors -> Kernels (oneDNN), Codecs (libpng, libjpeg-turbo, zlib); SafeTensors is leaf.
+//   -> Tensors -> Kernels (oneDNN), Codecs (libpng, libjpeg-turbo, zlib); SafeTensors, Randomness and
+//   RunFormat (run-directory file names, checkpoint and metrics keys) are leaves.
 import PackageDescription
 
 let optimized: [SwiftSetting] = [
@@ -28,6 +29,9 @@ let package = Package(
         .target(name: "Codecs", dependencies: ["CImageLibs"], swiftSettings: optimized),
         // Leaves: the checkpoint file format and the seedable random generator; pure Swift.
         .target(name: "SafeTensors", swiftSettings: optimized),
+        // The run-file format (file names, checkpoint keys, metrics keys) that Training writes and
+        // Evaluation, Report and the CLI read.
+        .target(name: "RunFormat", swiftSettings: optimized),
         .target(name: "Randomness", swiftSettings: optimized),
         // Tensors + autodiff, then layers/optimizers, then models.
         .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: optimized),
@@ -37,16 +41,16 @@ let package = Package(
         .target(name: "Data", dependencies: ["Codecs", "Randomness"], swiftSettings: optimized),
         // Methods: InvP, NPID (loss + memory bank + schedule).
         .target(name: "Methods", dependencies: ["NN", "Kernels", "Randomness"], swiftSettings: optimized),
-        .target(name: "Evaluation", dependencies: ["Models", "Data", "Methods", "Kernels", "Randomness", "SafeTensors"], swiftSettings: optimized),
-        .target(name: "Training", dependencies: ["Models", "Data", "Methods", "Evaluation", "SafeTensors"], swiftSettings: optimized),
+        .target(name: "Evaluation", dependencies: ["Models", "Data", "Methods", "Kernels", "Randomness", "SafeTensors", "RunFormat"], swiftSettings: optimized),
+        .target(name: "Training", dependencies: ["Models", "Data", "Methods", "Evaluation", "SafeTensors", "RunFormat"], swiftSettings: optimized),
         .target(name: "InvpropCLI", dependencies: [
-            "Training", "Evaluation", "Report",
+            "Training", "Evaluation", "Report", "RunFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], resources: [.copy("Recipes")], swiftSettings: optimized),
         .executableTarget(name: "invprop", dependencies: ["InvpropCLI"], swiftSettings: optimized),
         // Report: the self-contained HTML page of a run directory, and montage composition.
-        .target(name: "Report", dependencies: ["Codecs"], swiftSettings: optimized),
+        .target(name: "Report", dependencies: ["Codecs", "RunFormat"], swiftSettings: optimized),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
@@ -57,7 +61,7 @@ let package = Package(
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Kernels", "SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs", "RunFormat"]),
     ],
     swiftLanguageModes: [.v5]
 )

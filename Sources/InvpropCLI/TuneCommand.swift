@@ -3,6 +3,7 @@ import Data
 import Dispatch
 import Foundation
 import Training
+import RunFormat
 
 /// `invprop tune`: chooses a recipe for a dataset within a time budget, by successive halving
 /// over the levers that mattered in docs/results.md, scored by validation kNN only.
@@ -108,7 +109,7 @@ enum TuneTrialRunner {
         let trainer = try Trainer(config: config, runDirectory: directory, resume: false)
         trainer.scoresTestAtEnd = false   // screening never reads the test split
         let summary = try trainer.run()
-        for name in ["checkpoint-last.safetensors", "checkpoint-best.safetensors"] {
+        for name in RunFileName.checkpointsByPreference {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
         guard let record = summary.lastRecord, let score = record.knnRecomputedTop1 ?? record.knnTop1 else {

@@ -1,5 +1,6 @@
 import Codecs
 import Foundation
+import RunFormat
 
 /// Why a run directory could not be turned into a report; every case names the file.
 public enum ReportError: Error, CustomStringConvertible, Equatable {
@@ -41,40 +42,6 @@ public struct EpochMetrics: Equatable, Sendable {
 
     /// The numeric field `key`, nil when absent or null.
     public subscript(key: String) -> Double? { values[key] }
-}
-
-/// The keys of `metrics.jsonl` lines, with their meaning.
-public enum MetricKey {
-    /// 1-based epoch number.
-    public static let epoch = "epoch"
-    /// Cumulative wall-clock seconds since training started.
-    public static let wallSeconds = "wall_seconds"
-    /// Total loss.
-    public static let loss = "loss"
-    /// Instance-discrimination term of the loss.
-    public static let lossInstance = "loss_instance"
-    /// Invariance-propagation term of the loss.
-    public static let lossInvariance = "loss_invariance"
-    /// Learning rate at the end of the epoch.
-    public static let learningRate = "learning_rate"
-    /// Training throughput.
-    public static let imagesPerSecond = "images_per_second"
-    /// Which split the kNN fields scored: "validation" or "test" (a string).
-    public static let monitorSplit = "monitor_split"
-    /// Weighted-kNN top-1 accuracy in percent.
-    public static let knnTop1 = "knn_top1"
-    /// Weighted-kNN top-5 accuracy in percent.
-    public static let knnTop5 = "knn_top5"
-    /// Weighted-kNN top-1 accuracy in percent against training features recomputed with the evaluation transform.
-    public static let knnRecomputedTop1 = "knn_recomputed_top1"
-    /// The one test-split kNN top-1 (percent) of a run with a validation split: bank and recomputed features.
-    public static let testKnnTop1 = "test_knn_top1", testKnnRecomputedTop1 = "test_knn_recomputed_top1"
-    /// Fraction of propagated positive candidates sharing the anchor's label.
-    public static let purityCandidates = "purity_candidates"
-    /// Fraction of hard positives sharing the anchor's label.
-    public static let purityHard = "purity_hard"
-    /// Weight of the invariance term (ramped in by the schedule).
-    public static let invarianceWeight = "invariance_weight"
 }
 
 /// The contents of one `eval-*.json` file.

@@ -1,4 +1,5 @@
 import Foundation
+import RunFormat
 
 extension RunReport {
     /// The whole page: inline CSS and SVG, montages as base64 data URIs, no scripts, no network.

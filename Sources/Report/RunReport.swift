@@ -1,4 +1,5 @@
 import Foundation
+import RunFormat
 
 /// The contents of a training run directory, ready to render as one self-contained HTML page.
 ///
@@ -28,12 +29,12 @@ public struct RunReport: Sendable {
               isDirectory.boolValue else {
             throw ReportError.notADirectory(path: runDirectory.path)
         }
-        let metricsURL = runDirectory.appendingPathComponent("metrics.jsonl")
+        let metricsURL = runDirectory.appendingPathComponent(RunFileName.metrics)
         guard let metricsData = try RunFiles.readIfPresent(metricsURL) else {
             throw ReportError.missingFile(path: metricsURL.path)
         }
         let epochs = try RunFiles.parseMetrics(metricsData, path: metricsURL.path)
-        let configuration = try RunFiles.readObject(runDirectory.appendingPathComponent("config.json")).map(JSONValue.object)
+        let configuration = try RunFiles.readObject(runDirectory.appendingPathComponent(RunFileName.config)).map(JSONValue.object)
         return RunReport(
             runDirectory: runDirectory,
             name: runDirectory.standardizedFileURL.lastPathComponent,

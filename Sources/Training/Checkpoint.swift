@@ -4,6 +4,7 @@ import Models
 import NN
 import SafeTensors
 import Tensors
+import RunFormat
 
 /// Where training stands, saved in checkpoint metadata.
 public struct TrainingProgress: Codable, Equatable, Sendable {
@@ -58,7 +59,7 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
 /// architecture keys `arch`, `stem`, `in_channels`, `width`, `head`, `out_dim`.
 public enum Checkpoint {
     /// The format tag written into every checkpoint.
-    public static let format = "invprop-checkpoint-1"
+    public static let format = CheckpointKey.format
 
     /// Metadata describing a model's architecture (read by check_checkpoint.py).
     public static func architectureMetadata(_ m: ResNetConfig) -> [String: String] {
@@ -72,12 +73,12 @@ public enum Checkpoint {
         var a = TensorArchive()
         try model.stateDict(into: &a)
         for (name, buffer) in optimizer.momentumBuffers.sorted(by: { $0.key < $1.key }) {
-            try a.set("optimizer.momentum." + name, floats: buffer, shape: [buffer.count])
+            try a.set(CheckpointKey.momentumPrefix + name, floats: buffer, shape: [buffer.count])
         }
         for (name, tensor) in method.stateTensors().sorted(by: { $0.key < $1.key }) {
             switch tensor {
-            case .floats(let values, let shape): try a.set("method." + name, floats: values, shape: shape)
-            case .int32s(let values, let shape): try a.set("method." + name, int32s: values, shape: shape)
+            case .floats(let values, let shape): try a.set(CheckpointKey.methodPrefix + name, floats: values, shape: shape)
+            case .int32s(let values, let shape): try a.set(CheckpointKey.methodPrefix + name, int32s: values, shape: shape)
             }
         }
         let encoder = JSONEncoder()
@@ -116,15 +117,15 @@ public enum Checkpoint {
     /// Restores model, optimizer and the method's state from an archive; the method's tensors are
     /// checked before any of them changes.
     public static func restore(_ a: TensorArchive, path: String, model: ResNet, optimizer: SGD, method: any TrainingMethod) throws {
-        try model.loadStateDict(from: a, source: path, strict: true, ignoring: ["optimizer.", "method.", "__check__."])
+        try model.loadStateDict(from: a, source: path, strict: true, ignoring: CheckpointKey.nonModelPrefixes)
         var buffers: [String: [Float]] = [:]
-        for name in a.names where name.hasPrefix("optimizer.momentum.") {
-            buffers[String(name.dropFirst("optimizer.momentum.".count))] = try a.floats(name)
+        for name in a.names where name.hasPrefix(CheckpointKey.momentumPrefix) {
+            buffers[String(name.dropFirst(CheckpointKey.momentumPrefix.count))] = try a.floats(name)
         }
         var state: [String: MethodStateTensor] = [:]
-        for name in a.names where name.hasPrefix("method.") {
+        for name in a.names where name.hasPrefix(CheckpointKey.methodPrefix) {
             let entry = a[name]!
-            let key = String(name.dropFirst("method.".count))
+            let key = String(name.dropFirst(CheckpointKey.methodPrefix.count))
             state[key] = entry.dtype == .i32 ? .int32s(try a.int32s(name), shape: entry.shape) : .floats(try a.floats(name), shape: entry.shape)
         }
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import RunFormat
 
 /// One line of `metrics.jsonl`: what an epoch did (absent values are omitted).
 public struct EpochRecord: Codable, Equatable, Sendable {
@@ -46,49 +47,51 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     }
 
     /// The fixed keys; every other numeric key is a loss term (`loss_*`) or a diagnostic.
-    static let fixedKeys: Set<String> = ["epoch", "wall_seconds", "loss", "learning_rate", "images_per_second", "monitor_split",
-                                          "knn_top1", "knn_top5", "knn_recomputed_top1", "knn_recomputed_top5", "test_knn_top1",
-                                          "test_knn_top5", "test_knn_recomputed_top1", "test_knn_recomputed_top5", "monitor_seconds",
-                                          "phase_seconds"]
+    static let fixedKeys: Set<String> = [MetricKey.epoch, MetricKey.wallSeconds, MetricKey.loss, MetricKey.learningRate, MetricKey.imagesPerSecond, MetricKey.monitorSplit,
+                                          MetricKey.knnTop1, MetricKey.knnTop5, MetricKey.knnRecomputedTop1, MetricKey.knnRecomputedTop5, MetricKey.testKnnTop1,
+                                          MetricKey.testKnnTop5, MetricKey.testKnnRecomputedTop1, MetricKey.testKnnRecomputedTop5, MetricKey.monitorSeconds,
+                                          MetricKey.phaseSeconds]
 
     /// Reads a metrics line.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
-        epoch = try c.decode(Int.self, forKey: Key("epoch"))
-        wallSeconds = try c.decode(Double.self, forKey: Key("wall_seconds"))
-        loss = try c.decode(Double.self, forKey: Key("loss"))
-        learningRate = try c.decode(Double.self, forKey: Key("learning_rate"))
-        imagesPerSecond = try c.decode(Double.self, forKey: Key("images_per_second"))
-        monitorSplit = try c.decodeIfPresent(String.self, forKey: Key("monitor_split"))
+        epoch = try c.decode(Int.self, forKey: Key(MetricKey.epoch))
+        wallSeconds = try c.decode(Double.self, forKey: Key(MetricKey.wallSeconds))
+        loss = try c.decode(Double.self, forKey: Key(MetricKey.loss))
+        learningRate = try c.decode(Double.self, forKey: Key(MetricKey.learningRate))
+        imagesPerSecond = try c.decode(Double.self, forKey: Key(MetricKey.imagesPerSecond))
+        monitorSplit = try c.decodeIfPresent(String.self, forKey: Key(MetricKey.monitorSplit))
         func optional(_ name: String) throws -> Double? { try c.decodeIfPresent(Double.self, forKey: Key(name)) }
-        (knnTop1, knnTop5) = (try optional("knn_top1"), try optional("knn_top5"))
-        (knnRecomputedTop1, knnRecomputedTop5) = (try optional("knn_recomputed_top1"), try optional("knn_recomputed_top5"))
-        (testKnnTop1, testKnnTop5) = (try optional("test_knn_top1"), try optional("test_knn_top5"))
-        (testKnnRecomputedTop1, testKnnRecomputedTop5) = (try optional("test_knn_recomputed_top1"), try optional("test_knn_recomputed_top5"))
-        monitorSeconds = try optional("monitor_seconds")
-        phaseSeconds = try c.decodeIfPresent([String: Double].self, forKey: Key("phase_seconds"))
+        (knnTop1, knnTop5) = (try optional(MetricKey.knnTop1), try optional(MetricKey.knnTop5))
+        (knnRecomputedTop1, knnRecomputedTop5) = (try optional(MetricKey.knnRecomputedTop1), try optional(MetricKey.knnRecomputedTop5))
+        (testKnnTop1, testKnnTop5) = (try optional(MetricKey.testKnnTop1), try optional(MetricKey.testKnnTop5))
+        (testKnnRecomputedTop1, testKnnRecomputedTop5) = (try optional(MetricKey.testKnnRecomputedTop1), try optional(MetricKey.testKnnRecomputedTop5))
+        monitorSeconds = try optional(MetricKey.monitorSeconds)
+        phaseSeconds = try c.decodeIfPresent([String: Double].self, forKey: Key(MetricKey.phaseSeconds))
         for key in c.allKeys where !Self.fixedKeys.contains(key.stringValue) {
             guard let value = try? c.decode(Double.self, forKey: key) else { continue }
-            if key.stringValue.hasPrefix("loss_") { lossTerms[String(key.stringValue.dropFirst(5))] = value } else { diagnostics[key.stringValue] = value }
+            if key.stringValue.hasPrefix(MetricKey.lossTermPrefix) {
+                lossTerms[String(key.stringValue.dropFirst(MetricKey.lossTermPrefix.count))] = value
+            } else { diagnostics[key.stringValue] = value }
         }
     }
 
     /// Writes a metrics line (nil fields left out).
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
-        try c.encode(epoch, forKey: Key("epoch"))
-        try c.encode(wallSeconds, forKey: Key("wall_seconds"))
-        try c.encode(loss, forKey: Key("loss"))
-        try c.encode(learningRate, forKey: Key("learning_rate"))
-        try c.encode(imagesPerSecond, forKey: Key("images_per_second"))
-        try c.encodeIfPresent(monitorSplit, forKey: Key("monitor_split"))
-        let optionals: [(String, Double?)] = [("knn_top1", knnTop1), ("knn_top5", knnTop5), ("knn_recomputed_top1", knnRecomputedTop1),
-                                              ("knn_recomputed_top5", knnRecomputedTop5), ("test_knn_top1", testKnnTop1), ("test_knn_top5", testKnnTop5),
-                                              ("test_knn_recomputed_top1", testKnnRecomputedTop1), ("test_knn_recomputed_top5", testKnnRecomputedTop5),
-                                              ("monitor_seconds", monitorSeconds)]
+        try c.encode(epoch, forKey: Key(MetricKey.epoch))
+        try c.encode(wallSeconds, forKey: Key(MetricKey.wallSeconds))
+        try c.encode(loss, forKey: Key(MetricKey.loss))
+        try c.encode(learningRate, forKey: Key(MetricKey.learningRate))
+        try c.encode(imagesPerSecond, forKey: Key(MetricKey.imagesPerSecond))
+        try c.encodeIfPresent(monitorSplit, forKey: Key(MetricKey.monitorSplit))
+        let optionals: [(String, Double?)] = [(MetricKey.knnTop1, knnTop1), (MetricKey.knnTop5, knnTop5), (MetricKey.knnRecomputedTop1, knnRecomputedTop1),
+                                              (MetricKey.knnRecomputedTop5, knnRecomputedTop5), (MetricKey.testKnnTop1, testKnnTop1), (MetricKey.testKnnTop5, testKnnTop5),
+                                              (MetricKey.testKnnRecomputedTop1, testKnnRecomputedTop1), (MetricKey.testKnnRecomputedTop5, testKnnRecomputedTop5),
+                                              (MetricKey.monitorSeconds, monitorSeconds)]
         for (name, value) in optionals { try c.encodeIfPresent(value, forKey: Key(name)) }
-        try c.encodeIfPresent(phaseSeconds, forKey: Key("phase_seconds"))
-        for (name, value) in lossTerms { try c.encode(value, forKey: Key("loss_" + name)) }
+        try c.encodeIfPresent(phaseSeconds, forKey: Key(MetricKey.phaseSeconds))
+        for (name, value) in lossTerms { try c.encode(value, forKey: Key(MetricKey.lossTermPrefix + name)) }
         for (name, value) in diagnostics where !Self.fixedKeys.contains(name) { try c.encode(value, forKey: Key(name)) }
     }
 }

@@ -9,6 +9,7 @@ import Randomness
 import NN
 import SafeTensors
 import Tensors
+import RunFormat
 
 /// What the trainer tells its caller after every step (for progress bars).
 public struct StepReport: Sendable {
@@ -83,17 +84,17 @@ public final class Trainer {
     var phases = PhaseClock()
 
     /// Last checkpoint's path in the run directory.
-    public var lastCheckpoint: URL { runDirectory.appendingPathComponent("checkpoint-last.safetensors") }
+    public var lastCheckpoint: URL { runDirectory.appendingPathComponent(RunFileName.lastCheckpoint) }
     /// Best-by-kNN checkpoint's path.
-    public var bestCheckpoint: URL { runDirectory.appendingPathComponent("checkpoint-best.safetensors") }
-    var metricsFile: URL { runDirectory.appendingPathComponent("metrics.jsonl") }
+    public var bestCheckpoint: URL { runDirectory.appendingPathComponent(RunFileName.bestCheckpoint) }
+    var metricsFile: URL { runDirectory.appendingPathComponent(RunFileName.metrics) }
 
     /// Prepares a run: opens the data, builds the network, method and optimizer, and restores
     /// the last checkpoint when `resume` is set (its configuration then wins). A run directory
     /// holding a checkpoint is never overwritten without `resume`.
     public init(config requested: TrainingConfig, runDirectory: URL, resume: Bool, observer: TrainingObserver? = nil) throws {
         self.runDirectory = runDirectory
-        let last = runDirectory.appendingPathComponent("checkpoint-last.safetensors")
+        let last = runDirectory.appendingPathComponent(RunFileName.lastCheckpoint)
         var config = requested
         var restored: (TensorArchive, TrainingProgress)?
         if FileManager.default.fileExists(atPath: last.path) {
@@ -169,7 +170,7 @@ public final class Trainer {
             try startMethodFromFeatures()
         }
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
-        try writeAtomically(Data((try config.json() + "\n").utf8), to: runDirectory.appendingPathComponent("config.json"))
+        try writeAtomically(Data((try config.json() + "\n").utf8), to: runDirectory.appendingPathComponent(RunFileName.config))
         if restored == nil { try? FileManager.default.removeItem(at: metricsFile) }
     }
 

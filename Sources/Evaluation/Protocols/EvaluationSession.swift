@@ -5,6 +5,7 @@ import Methods
 import Models
 import SafeTensors
 import Tensors
+import RunFormat
 
 /// The part of a training checkpoint's `config` metadata that evaluation needs.
 ///
@@ -32,7 +33,7 @@ public struct CheckpointDescription: Decodable, Equatable, Sendable {
     public var precision: String
 
     /// The format tag of training checkpoints (Training's `Checkpoint.format`).
-    public static let format = "invprop-checkpoint-1"
+    public static let format = CheckpointKey.format
 
     /// Reads and checks the description in `archive`'s metadata (`path` names it in errors).
     public init(archive: TensorArchive, path: String) throws {
@@ -126,7 +127,7 @@ public final class EvaluationSession {
             throw EvaluationError(.file, "\(path) does not exist (expected a run directory or a checkpoint file)")
         }
         guard isDirectory.boolValue else { return path }
-        for name in ["checkpoint-best.safetensors", "checkpoint-last.safetensors"] {
+        for name in RunFileName.checkpointsByPreference {
             let candidate = (path as NSString).appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
         }
@@ -190,7 +191,7 @@ public final class EvaluationSession {
             throw EvaluationError(.invalidArgument, "checkpoint \(path): cannot build its network: \(error)")
         }
         do {
-            try model.loadStateDict(from: archive, source: path, strict: true, ignoring: ["optimizer.", "method.", "__check__."])
+            try model.loadStateDict(from: archive, source: path, strict: true, ignoring: CheckpointKey.nonModelPrefixes)
         } catch {
             let found = archive["conv1.weight"].map { "conv1.weight has shape \($0.shape), i.e. \($0.shape.count == 4 ? $0.shape[1] : 0) input channels" }
                 ?? "it has no conv1.weight"
@@ -265,14 +266,14 @@ public final class EvaluationSession {
     /// The saved memory bank [N, D] and D; throws when the checkpoint has none or the dataset differs.
     public func bank() throws -> (features: [Float], dimension: Int) {
         try requireTrainingDataset("memory bank")
-        guard let entry = archive["method.bank"], entry.shape.count == 2 else {
+        guard let entry = archive[CheckpointKey.bank], entry.shape.count == 2 else {
             throw EvaluationError(.file, "checkpoint \(checkpointPath) holds no memory bank (method.bank)")
         }
         guard entry.shape[0] == trainIndices.count else {
             throw EvaluationError(.shapeMismatch, "the memory bank has \(entry.shape[0]) rows but \(trainIndices.count) training images "
                                   + "are in use (--train-limit must match the images the checkpoint was trained on)")
         }
-        return (try archive.floats("method.bank"), entry.shape[1])
+        return (try archive.floats(CheckpointKey.bank), entry.shape[1])
     }
 
     /// Training-set features [N, D] and D: the saved bank, or head features recomputed with the evaluation transform.
@@ -290,12 +291,12 @@ public final class EvaluationSession {
     /// The saved neighbour table (InvP runs only).
     public func neighbourTable() throws -> NeighbourTable {
         try requireTrainingDataset("neighbour table")
-        guard let entry = archive["method.table"], entry.shape.count == 2 else {
+        guard let entry = archive[CheckpointKey.neighbourTable], entry.shape.count == 2 else {
             throw EvaluationError(.file, "checkpoint \(checkpointPath) holds no neighbour table (method.table): "
                                   + "only InvP runs propagate positives (this one is \(checkpoint.method))")
         }
         let table = try NeighbourTable(count: entry.shape[0], neighbours: entry.shape[1])
-        try table.restore(archive.int32s("method.table"))
+        try table.restore(archive.int32s(CheckpointKey.neighbourTable))
         return table
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Methods
+import RunFormat
 
 /// One image shown beside an anchor: its training index, label and cosine similarity to the anchor.
 public struct RetrievedImage: Codable, Equatable, Sendable {
@@ -56,7 +57,7 @@ public struct NeighborInspection: Sendable {
                                                 k: neighborCount + 1, normalize: false)
         // Propagation needs the run's own table and bank (InvP checkpoints of the training dataset).
         var propagation: (table: NeighbourTable, bank: [Float], dimension: Int, config: InvPConfig)?
-        if session.isTrainingDataset, session.archive.contains("method.table"), let config = session.checkpoint.invp {
+        if session.isTrainingDataset, session.archive.contains(CheckpointKey.neighbourTable), let config = session.checkpoint.invp {
             let (bank, d) = try session.bank()
             propagation = (try session.neighbourTable(), FeatureMatrix.l2Normalized(bank, dimension: d), d, config)
         }
