@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Checks and transforms for feature matrices stored row-major as `[Float]` of shape [N, D].
 public enum FeatureMatrix {
@@ -73,22 +74,5 @@ public enum FeatureMatrix {
                 }
             }
         }
-    }
-}
-
-/// Runs `body` over contiguous sub-ranges of 0..<count on all cores (each range is one task).
-/// Small counts run inline so tiny evaluations do not pay for dispatch.
-func parallelRanges(count: Int, minimumPerTask: Int = 1, _ body: (Range<Int>) -> Void) {
-    guard count > 0 else { return }
-    let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    let tasks = min(cores, max(1, count / max(1, minimumPerTask)))
-    if tasks == 1 {
-        body(0..<count)
-        return
-    }
-    DispatchQueue.concurrentPerform(iterations: tasks) { task in
-        let lower = count * task / tasks
-        let upper = count * (task + 1) / tasks
-        if lower < upper { body(lower..<upper) }
     }
 }

@@ -1,4 +1,5 @@
 import CDNNL
+import Dispatch
 
 /// The number of threads oneDNN (OpenMP) and invprop's own parallel loops use.
 public enum ComputeThreads {
@@ -34,5 +35,22 @@ public enum ComputeCapabilities {
         case dnnl_cpu_isa_avx2: return "avx2"
         default: return "other (\(dnnl_get_effective_cpu_isa().rawValue))"
         }
+    }
+}
+
+/// Runs `body` over contiguous sub-ranges of 0..<count, one per compute thread (`ComputeThreads`),
+/// each at least `minimumPerTask` long; small counts run inline. The one parallel row loop of
+/// the methods' losses and of the evaluations: rows are independent, so results never depend on
+/// how the range is cut.
+public func parallelRanges(count: Int, minimumPerTask: Int = 1, _ body: (Range<Int>) -> Void) {
+    guard count > 0 else { return }
+    let tasks = min(ComputeThreads.count, max(1, count / max(1, minimumPerTask)))
+    if tasks <= 1 {
+        body(0..<count)
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: tasks) { task in
+        let lower = count * task / tasks, upper = count * (task + 1) / tasks
+        if lower < upper { body(lower..<upper) }
     }
 }

@@ -107,7 +107,7 @@ public final class InvPLoss {
         candidateLists.withUnsafeMutableBufferPointer { candOut in
         positiveLists.withUnsafeMutableBufferPointer { posOut in
             let scoresBase = sp.baseAddress!
-            parallelChunks(b) { rows in
+            parallelRanges(count: b) { rows in
                 var background = [Int32](repeating: 0, count: m)  // [M] bank indices
                 var backgroundS = [Double](repeating: 0, count: m)  // [M] their s
                 var acc = [Double](repeating: 0, count: d)  // [D] dv row accumulator

@@ -61,7 +61,7 @@ public final class NPIDLoss {
         scores.withUnsafeMutableBufferPointer { sp in
             rowLoss.withUnsafeMutableBufferPointer { lossP in
                 let base = sp.baseAddress!
-                parallelChunks(b) { rows in
+                parallelRanges(count: b) { rows in
                     for r in rows {
                         let row = base + r * n
                         // Softmax with the row maximum subtracted: same value as the reference's

@@ -1,17 +1,6 @@
 import Foundation
 import Kernels
 
-/// Runs `body(range)` over `0..<count` split into one contiguous chunk per compute thread.
-/// Rows of the loss are independent, so they are spread over the same threads oneDNN uses.
-func parallelChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
-    let threads = max(1, min(ComputeThreads.count, count))
-    if threads == 1 { body(0..<count); return }
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
-        let lo = count * t / threads, hi = count * (t + 1) / threads
-        if hi > lo { body(lo..<hi) }
-    }
-}
-
 /// Checks a feature batch f: [B, D] (finite, no zero rows) and the dataset indices: [B].
 /// Returns B. A NaN here would otherwise silently poison the bank and the neighbour table.
 func validateBatch(features: [Float], indices: [Int], dimension: Int, datasetSize: Int) throws -> Int {
