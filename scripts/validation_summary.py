@@ -23,20 +23,26 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for spec in sys.argv[1:]:
         label, pattern = spec.split("=", 1)
-        runs = sorted(glob.glob(pattern))
+        runs = sorted(r for r in glob.glob(pattern) if os.path.isdir(r))
         if not runs:
             sys.exit(f"{label}: no run matches {pattern}")
         last, best = [], []
+        runs_used = 0
         for run in runs:
             rows = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl")) if l.strip()]
+            planned = json.load(open(os.path.join(run, "config.json")))["epochs"]
+            if not rows or rows[-1]["epoch"] < planned:
+                print(f"{run}: unfinished ({len(rows)} of {planned} epochs), left out", file=sys.stderr)
+                continue
             if rows[-1].get("monitor_split") != "validation":
                 sys.exit(f"{run}: its monitor did not score a validation split")
             last.append(rows[-1])
+            runs_used += 1
             key = "knn_recomputed_top1" if "knn_recomputed_top1" in rows[-1] else "knn_top1"
             best.append(max(rows, key=lambda r: r.get(key, -1))["epoch"])
         col = lambda k: summary([r.get(k) for r in last])
         per_seed = ", ".join(f"{r['test_knn_recomputed_top1']:.2f}" for r in last if "test_knn_recomputed_top1" in r)
-        print(f"| {label} | {len(runs)} | {col('knn_top1')} | {col('knn_recomputed_top1')} | {', '.join(map(str, best))} | "
+        print(f"| {label} | {runs_used} | {col('knn_top1')} | {col('knn_recomputed_top1')} | {', '.join(map(str, best))} | "
               f"{col('test_knn_top1')} | {col('test_knn_recomputed_top1')} | {summary([r['wall_seconds'] / 60 for r in last])} | {per_seed} |")
 
 
