@@ -54,7 +54,7 @@ import Testing
     @Test func candidatesFollowTheBase() throws {
         let base = try Recipe.builtin(named: "fashion-mnist").configuration()
         let names = TuneLevers.candidates(for: base, levers: TuneLevers.all).map(\.name)
-        #expect(names.first == "base" && names.contains("flip off") && names.contains("bank-init random") && names.contains("width 0.5"))
+        #expect(names.first == "base" && names.contains("flip on") && names.contains("bank-init random") && names.contains("width 0.5"))
         #expect(!names.contains("crop-scale 0.8") && names.contains("lr 0.12") && names.contains("lr 0.03"))
         #expect(names.contains("head mlp") && names.contains("batch-size 64") && names.contains("positives 40") && names.contains("lr-warmup 1"))
         var npid = base
