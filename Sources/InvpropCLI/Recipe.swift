@@ -55,6 +55,13 @@ struct Recipe: Equatable {
                 Bundle.main.bundleURL.appendingPathComponent("invprop_InvpropCLI.resources/Recipes"), source]
     }
 
+    /// What a command starts from: the recipe file, or else the preset (default: the default
+    /// preset); both at once are refused.
+    static func starting(preset: String?, recipe: String?) throws -> Recipe {
+        if preset != nil && recipe != nil { throw ValidationError("give --preset or --recipe, not both (a recipe names its own preset)") }
+        return try recipe.map { try load(file: $0) } ?? builtin(named: preset ?? defaultPreset)
+    }
+
     /// Reads a recipe file; errors name the file.
     static func load(file path: String) throws -> Recipe {
         try parse(try read(path), source: path)

@@ -30,9 +30,7 @@ struct TrainCommand: ParsableCommand {
 
     /// The preset or recipe with every given option applied.
     func resolvedConfig() throws -> TrainingConfig {
-        if preset != nil && recipe != nil { throw ValidationError("give --preset or --recipe, not both (a recipe names its own preset)") }
-        let start = try recipe.map { try Recipe.load(file: $0) } ?? Recipe.builtin(named: preset ?? Recipe.defaultPreset)
-        var c = try start.configuration()
+        var c = try Recipe.starting(preset: preset, recipe: recipe).configuration()
         try options.apply(to: &c)
         return c
     }

@@ -33,8 +33,7 @@ struct TuneCommand: ParsableCommand {
 
     /// The base configuration, with a validation split however the base was written.
     func baseConfig() throws -> (Recipe, TrainingConfig) {
-        if preset != nil && recipe != nil { throw ValidationError("give --preset or --recipe, not both") }
-        let base = try recipe.map { try Recipe.load(file: $0) } ?? Recipe.builtin(named: preset ?? Recipe.defaultPreset)
+        let base = try Recipe.starting(preset: preset, recipe: recipe)
         var config = try base.configuration()
         try options.apply(to: &config)
         if config.validation?.holdsNone ?? true { config.validation = .percent(10) }
@@ -56,7 +55,9 @@ struct TuneCommand: ParsableCommand {
         guard firstEpochs >= 1 else { throw ValidationError("--first-epochs must be ≥ 1, got \(firstEpochs)") }
         guard eta >= 2 else { throw ValidationError("--eta must be ≥ 2, got \(eta)") }
         _ = try chosenLevers()
-        do { try baseConfig().1.validate() } catch let error as TrainingError { throw ValidationError(error.description) }
+        let config: TrainingConfig
+        do { config = try baseConfig().1; try config.validate() } catch let error as TrainingError { throw ValidationError(error.description) }
+        try options.refuseOptionsOfOtherMethods(than: config.method)
     }
 
     func run() throws {

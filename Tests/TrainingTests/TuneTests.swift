@@ -109,6 +109,8 @@ import Testing
         (["tune", "--eta", "1"], "--eta"),
         (["tune", "--first-epochs", "0"], "--first-epochs"),
         (["tune", "--epochs", "0"], "--epochs"),
+        (["tune", "--method", "npid", "--hops", "2"], "--hops"),
+        (["tune", "--preset", "fashion-mnist", "--recipe", "x.yaml"], "--recipe"),
     ])
     func badTuneOptionsAreNamed(arguments: [String], mentions: String) {
         do {
