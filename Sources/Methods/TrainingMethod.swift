@@ -106,6 +106,9 @@ public enum MethodRegistry {
     /// The registry entry called `name`, if any.
     public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
 
+    /// The method a run uses unless told otherwise (the first entry).
+    public static var defaultName: String { entries[0].name }
+
     /// The `--method` values.
     public static var names: [String] { entries.map(\.name) }
 

@@ -67,8 +67,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var evalTransform: String = "fashion-mnist-eval"
     /// The network.
     public var model = ResNetConfig(depth: 18, stem: .cifar, inputChannels: 1, width: 0.25, head: .linear, outputDimension: 128)
-    /// The objective: a name from `MethodRegistry` ("invp", "npid", "instance").
-    public var method: String = "invp"
+    /// The objective: a name from `MethodRegistry` (default: its first entry, InvP).
+    public var method: String = MethodRegistry.defaultName
     /// InvP options (τ, m, M, k, L, P, λ, warm-up, …); τ and m also serve NPID.
     public var invp = InvPConfig()
     /// Epochs and batch size.
