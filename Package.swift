@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors", "Randomness", "Training", "Kernels"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Codecs", "Randomness"]),
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors", "Randomness"], exclude: ["Fixtures"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Kernels", "SafeTensors"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Methods", "Kernels", "SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs", "RunFormat"]),
     ],

@@ -1,3 +1,4 @@
+import Methods
 import Foundation
 
 /// Where an evaluation's features came from, so result files can be compared by scripts.

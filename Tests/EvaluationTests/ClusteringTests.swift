@@ -1,4 +1,5 @@
 import Foundation
+import Methods
 import Randomness
 import Testing
 @testable import Evaluation
@@ -165,9 +166,9 @@ import Testing
         // All points equal: no crash, zero inertia.
         let same = try KMeans(clusterCount: 2).fit([1, 1, 1, 1, 1, 1], dimension: 2)
         #expect(same.inertia == 0)
-        #expect(throws: EvaluationError.self) { try KMeans(clusterCount: 0).fit(points, dimension: 2) }
-        #expect(throws: EvaluationError.self) { try KMeans(clusterCount: 5).fit(points, dimension: 2) }
-        #expect(throws: EvaluationError.self) { try KMeans(clusterCount: 1).fit([], dimension: 2) }
-        #expect(throws: EvaluationError.self) { try KMeans(clusterCount: 1, restarts: 0).fit(points, dimension: 2) }
+        #expect(throws: MethodsError.self) { try KMeans(clusterCount: 0).fit(points, dimension: 2) }
+        #expect(throws: MethodsError.self) { try KMeans(clusterCount: 5).fit(points, dimension: 2) }
+        #expect(throws: MethodsError.self) { try KMeans(clusterCount: 1).fit([], dimension: 2) }
+        #expect(throws: MethodsError.self) { try KMeans(clusterCount: 1, restarts: 0).fit(points, dimension: 2) }
     }
 }

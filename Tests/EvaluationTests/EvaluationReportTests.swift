@@ -1,4 +1,5 @@
 import Foundation
+import Methods
 import Testing
 @testable import Evaluation
 

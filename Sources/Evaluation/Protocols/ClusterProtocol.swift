@@ -1,3 +1,4 @@
+import Methods
 import Foundation
 
 /// Which features a protocol reads from the network.

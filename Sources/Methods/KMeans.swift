@@ -39,16 +39,28 @@ public struct KMeans: Codable, Equatable, Sendable {
         public var iterations: Int
         /// Which restart won (0-based).
         public var restart: Int
+
+        /// A result as `fit` returns it.
+        public init(centroids: [Float], assignments: [Int], inertia: Double, iterations: Int, restart: Int) {
+            self.centroids = centroids; self.assignments = assignments; self.inertia = inertia
+            self.iterations = iterations; self.restart = restart
+        }
     }
 
     /// Clusters `features` [N, D].
     public func fit(_ features: [Float], dimension: Int) throws -> Result {
-        let count = try FeatureMatrix.validate(features, dimension: dimension, name: "features")
+        guard dimension >= 1, features.count % dimension == 0, !features.isEmpty else {
+            throw MethodsError.invalidInput("k-means: \(features.count) values do not make samples of dimension \(dimension)")
+        }
+        let count = features.count / dimension
+        if let bad = features.firstIndex(where: { !$0.isFinite }) {
+            throw MethodsError.invalidInput("k-means: value \(features[bad]) at row \(bad / dimension), column \(bad % dimension) is not finite")
+        }
         guard clusterCount >= 1 && clusterCount <= count else {
-            throw EvaluationError(.invalidArgument, "k must be in 1...\(count) (the sample count), got \(clusterCount)")
+            throw MethodsError.invalidConfiguration("k must be in 1...\(count) (the sample count), got \(clusterCount)")
         }
         guard restarts >= 1, maxIterations >= 1, tolerance >= 0 else {
-            throw EvaluationError(.invalidArgument,
+            throw MethodsError.invalidConfiguration(
                 "restarts and iterations must be >= 1 and tolerance >= 0, got \(restarts), \(maxIterations), \(tolerance)")
         }
         let data = Points(features: features, count: count, dimension: dimension)
@@ -61,7 +73,7 @@ public struct KMeans: Codable, Equatable, Sendable {
             result.restart = restart
             if best == nil || result.inertia < best?.inertia ?? .infinity { best = result }
         }
-        guard let best else { throw EvaluationError(.invalidArgument, "k-means ran no restart") }
+        guard let best else { throw MethodsError.invalidConfiguration("k-means ran no restart") }
         return best
     }
 }
