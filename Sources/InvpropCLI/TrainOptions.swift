@@ -27,7 +27,8 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "Method: \(MethodRegistry.entries.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).") var method: String?
     @OptionGroup(title: "Memory-bank options (methods invp, npid, instance)") var bankOptions: BankMethodOptions
     @OptionGroup(title: "InvP options (methods invp, instance)") var invpOptions: InvPOptions
-    @OptionGroup(title: "Un-Mix options (any memory-bank method)") var unmixOptions: UnMixCommandOptions
+    @OptionGroup(title: "Un-Mix options (methods invp, npid, instance)") var unmixOptions: UnMixCommandOptions
+    @OptionGroup(title: "ODC options (method odc)") var odcOptions: ODCCommandOptions
 
     @Option(help: "Epochs.") var epochs: Int?
     @Option(help: "Batch size.") var batchSize: Int?
@@ -56,8 +57,9 @@ struct TrainOptions: ParsableArguments {
     /// method's options are listed by `MethodRegistry`.
     func refuseOptionsOfOtherMethods(than method: String) throws {
         guard let entry = MethodRegistry.entry(method) else { return }
-        let methodOptions = MethodRegistry.bankOptions.union(MethodRegistry.propagationOptions)
-        let given = (bankOptions.givenArguments + invpOptions.givenArguments).filter { $0.hasPrefix("--") }.map { String($0.dropFirst(2)) }
+        let methodOptions = MethodRegistry.entries.reduce(Set<String>()) { $0.union($1.options) }
+        let given = (bankOptions.givenArguments + invpOptions.givenArguments + odcOptions.givenArguments)
+            .filter { $0.hasPrefix("--") }.map { String($0.dropFirst(2)) }
         if let foreign = given.first(where: { methodOptions.contains($0) && !entry.options.contains($0) }) {
             let owners = MethodRegistry.entries.filter { $0.options.contains(foreign) }.map(\.name)
             throw ValidationError("--\(foreign) is an option of \(owners.joined(separator: ", ")), not of the method in use (\(method))")
@@ -86,6 +88,7 @@ struct TrainOptions: ParsableArguments {
         bankOptions.apply(to: &c)
         invpOptions.apply(to: &c)
         try unmixOptions.apply(to: &c)
+        odcOptions.apply(to: &c)
         if let epochs { c.epochs = epochs }
         if let batchSize { c.batchSize = batchSize }
         if let lr { c.learningRate = lr }

@@ -1,3 +1,20 @@
+import NN
+
+/// Layers a method trains together with the network (ODC's classification head, CoKe's
+/// predictor): the same optimizer steps them, with these group settings. Their state-dict names
+/// are PyTorch-style (e.g. `head.fc_cls.weight`); checkpoints keep them under `method_module.`.
+public struct MethodModule {
+    /// The layers, with parameter, buffer and counter names relative to the method.
+    public var layer: any Layer
+    /// The group's momentum (nil: the optimizer's), e.g. 0 for ODC's head as in its config.
+    public var momentum: Float?
+
+    /// A module with its optimizer settings.
+    public init(layer: any Layer, momentum: Float? = nil) {
+        self.layer = layer; self.momentum = momentum
+    }
+}
+
 /// A tensor of a method's state, saved in checkpoints as `method.<name>`.
 public enum MethodStateTensor: Equatable, Sendable {
     /// 32-bit floats with their shape (e.g. the memory bank, [N, D]).
@@ -28,6 +45,8 @@ public struct MethodLoss: Sendable {
 public struct MethodSetup: Sendable {
     /// Memory-bank method options (τ, m, M, k, L, P, λ, warm-up, …); NPID reads τ and m.
     public var invp: InvPConfig
+    /// ODC's options.
+    public var odc = ODCConfig()
     /// N, the number of training images (memory-bank rows), and D, the embedding width.
     public var datasetSize: Int, dimension: Int
     /// Seed of the method's own randomness (the bank's start).
@@ -69,6 +88,29 @@ public protocol TrainingMethod: AnyObject {
     func stateTensors() -> [String: MethodStateTensor]
     /// Restores `stateTensors()` output; checks every tensor before changing anything.
     func restoreState(_ tensors: [String: MethodStateTensor]) throws
+    /// Trainable layers of the method's own (nil for InvP and NPID). `computeLoss` accumulates
+    /// their gradients into `Tensor.grad`; the trainer's optimizer steps them.
+    var module: MethodModule? { get }
+    /// Whether `start(fromFeatures:)` must run before the first step whatever `--bank-init` says
+    /// (ODC clusters the initial network's features).
+    var requiresFeatureStart: Bool { get }
+    /// Multiplier on the scheduled learning rate in `epoch` (1-based); CoKe trains nothing in
+    /// its first epoch, where the clusters form.
+    func learningRateScale(epoch: Int) -> Float
+    /// Called once after the last step of `epoch` (1-based), before the monitor and the
+    /// checkpoint (CoKe: this epoch's centres become the previous ones).
+    func finishEpoch(_ epoch: Int) throws
+}
+
+extension TrainingMethod {
+    /// No layers of its own.
+    public var module: MethodModule? { nil }
+    /// Starts as `--bank-init` says.
+    public var requiresFeatureStart: Bool { false }
+    /// The schedule's rate.
+    public func learningRateScale(epoch: Int) -> Float { 1 }
+    /// Nothing to do at an epoch's end.
+    public func finishEpoch(_ epoch: Int) throws {}
 }
 
 /// The methods `invprop train --method` knows, by name: the only place that lists them.
@@ -82,6 +124,9 @@ public enum MethodRegistry {
         /// The `invprop train` options the method reads beyond the shared ones; giving another
         /// method's option is refused.
         public var options: Set<String>
+        /// Whether `--unmix` may be added (methods whose loss is a function of f alone, without
+        /// layers of their own, whose gradients Un-Mix could not weight).
+        public var acceptsUnMix = true
         /// Builds the method for a run.
         public var make: @Sendable (MethodSetup) throws -> any TrainingMethod
     }
@@ -95,10 +140,15 @@ public enum MethodRegistry {
         Entry(name: "instance", summary: "InvP with the invariance term off (the ablation)", options: bankOptions.union(propagationOptions)) {
             try InvariancePropagation(setup: $0, invarianceEnabled: false)
         },
+        Entry(name: "odc", summary: "Online Deep Clustering (Zhan et al. 2020): a head trained on online k-means labels",
+              options: odcOptions, acceptsUnMix: false) { try OnlineDeepClustering(setup: $0) },
     ]
 
     /// Options of every memory-bank method: τ, the bank's momentum and its start.
     public static let bankOptions: Set<String> = ["temperature", "bank-momentum", "bank-init"]
+    /// Options of ODC.
+    public static let odcOptions: Set<String> = ["clusters", "min-cluster-size", "centroid-interval", "odc-memory-momentum",
+                                                 "reweight-power", "head-momentum"]
     /// Options of InvP's loss and neighbour propagation.
     public static let propagationOptions: Set<String> = ["background", "neighbours", "hops", "positives", "lambda", "invariance-warmup",
                                                          "ramp", "selection", "propagation", "non-exclusive"]

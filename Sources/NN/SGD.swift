@@ -8,12 +8,15 @@ public struct ParameterGroup {
     public var learningRateScale: Float
     /// L2 penalty added to the gradient (PyTorch's `weight_decay`).
     public var weightDecay: Float
+    /// The group's own momentum (e.g. 0 for ODC's classification head); nil: the optimizer's.
+    public var momentum: Float?
 
     /// A group of parameters.
-    public init(_ parameters: [(String, Tensor)], learningRateScale: Float = 1, weightDecay: Float) {
+    public init(_ parameters: [(String, Tensor)], learningRateScale: Float = 1, weightDecay: Float, momentum: Float? = nil) {
         self.parameters = parameters
         self.learningRateScale = learningRateScale
         self.weightDecay = weightDecay
+        self.momentum = momentum
     }
 
     /// Splits parameters into weights (decayed) and batch-norm/bias vectors (not decayed),
@@ -61,6 +64,10 @@ public final class SGD {
         for g in groups where g.weightDecay < 0 || g.learningRateScale < 0 {
             throw OptimizerError.invalidOption("weight decay \(g.weightDecay) and learning-rate scale \(g.learningRateScale) must be ≥ 0")
         }
+        for g in groups {
+            if let m = g.momentum, !(0..<1).contains(m) { throw OptimizerError.invalidOption("a group's momentum \(m) must be in [0, 1)") }
+            if nesterov && g.momentum == 0 { throw OptimizerError.invalidOption("Nesterov momentum needs momentum > 0 in every group") }
+        }
         var seen = Set<String>()
         for (name, _) in groups.flatMap({ $0.parameters }) where !seen.insert(name).inserted {
             throw OptimizerError.invalidOption("parameter \(name) appears in more than one group")
@@ -74,7 +81,7 @@ public final class SGD {
     /// Applies one update to every parameter that has a gradient.
     public func step() {
         for group in groups {
-            let lr = learningRate * group.learningRateScale, wd = group.weightDecay
+            let lr = learningRate * group.learningRateScale, wd = group.weightDecay, momentum = group.momentum ?? self.momentum
             for (name, p) in group.parameters {
                 guard let grad = p.grad else { continue }
                 let n = p.count

@@ -26,10 +26,13 @@ public enum CheckpointKey {
     /// Tensor-name prefixes of the optimizer's momentum buffers and of the method's state
     /// (`method.<name>`, e.g. `method.bank` [N, D], `method.table` [N, k]).
     public static let momentumPrefix = "optimizer.momentum.", methodPrefix = "method."
+    /// Tensor-name prefix of a method's own trainable layers (`method_module.head.fc_cls.weight`):
+    /// strip it to load them into the authors' modules.
+    public static let methodModulePrefix = "method_module."
     /// The memory bank and InvP's neighbour table, as evaluation reads them.
     public static let bank = methodPrefix + "bank", neighbourTable = methodPrefix + "table"
     /// Prefixes that are not network weights (left out of a strict state-dict load).
-    public static let nonModelPrefixes = ["optimizer.", methodPrefix, "__check__."]
+    public static let nonModelPrefixes = ["optimizer.", methodPrefix, methodModulePrefix, "__check__."]
 }
 
 /// The keys of `metrics.jsonl` lines, with their meaning.

@@ -55,7 +55,8 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
 /// and neighbour table, the configuration and the progress.
 ///
 /// Layout: model tensors at top level; `optimizer.momentum.<param>`; the method's state as
-/// `method.<name>` (InvP: `method.bank` [N, D] F32 and `method.table` [N, k] I32). Metadata: `format`, `config` (JSON), `progress` (JSON), and the
+/// `method.<name>` (InvP: `method.bank` [N, D] F32 and `method.table` [N, k] I32); the method's
+/// own layers as `method_module.<PyTorch name>` (ODC: `method_module.head.fc_cls.weight`). Metadata: `format`, `config` (JSON), `progress` (JSON), and the
 /// architecture keys `arch`, `stem`, `in_channels`, `width`, `head`, `out_dim`.
 public enum Checkpoint {
     /// The format tag written into every checkpoint.
@@ -75,6 +76,7 @@ public enum Checkpoint {
         for (name, buffer) in optimizer.momentumBuffers.sorted(by: { $0.key < $1.key }) {
             try a.set(CheckpointKey.momentumPrefix + name, floats: buffer, shape: [buffer.count])
         }
+        try method.module?.layer.stateDict(into: &a, prefix: CheckpointKey.methodModulePrefix)
         for (name, tensor) in method.stateTensors().sorted(by: { $0.key < $1.key }) {
             switch tensor {
             case .floats(let values, let shape): try a.set(CheckpointKey.methodPrefix + name, floats: values, shape: shape)
@@ -128,6 +130,7 @@ public enum Checkpoint {
             let key = String(name.dropFirst(CheckpointKey.methodPrefix.count))
             state[key] = entry.dtype == .i32 ? .int32s(try a.int32s(name), shape: entry.shape) : .floats(try a.floats(name), shape: entry.shape)
         }
+        try method.module?.layer.loadStateDict(from: a, prefix: CheckpointKey.methodModulePrefix, source: path)
         do {
             try optimizer.restore(momentumBuffers: buffers)
             try method.restoreState(state)

@@ -147,11 +147,19 @@ public final class Trainer {
         // Network, objective, optimizer.
         model = try ResNet(config.model, seed: config.seed)
         let d = config.model.head == .none ? config.model.featureDimension : config.model.outputDimension
-        method = try MethodRegistry.make(config.method, setup: MethodSetup(invp: config.invp, datasetSize: n, dimension: d, seed: config.seed,
-                                                                           diagnosticLabels: config.purity ? trainLabels : nil))
-        let groups = config.excludeNormFromDecay
+        var setup = MethodSetup(invp: config.invp, datasetSize: n, dimension: d, seed: config.seed,
+                                diagnosticLabels: config.purity ? trainLabels : nil)
+        setup.odc = config.odc ?? ODCConfig()
+        do { method = try MethodRegistry.make(config.method, setup: setup) } catch let error as MethodsError {
+            throw TrainingError.invalidOption("\(error)")
+        }
+        var groups = config.excludeNormFromDecay
             ? ParameterGroup.excludingVectorsFromDecay(model.namedParameters, weightDecay: config.weightDecay)
             : [ParameterGroup(model.namedParameters, weightDecay: config.weightDecay)]
+        if let module = method.module {
+            groups.append(ParameterGroup(prefixed(String(CheckpointKey.methodModulePrefix.dropLast()), module.layer.namedParameters),
+                                         weightDecay: config.weightDecay, momentum: module.momentum))
+        }
         optimizer = try SGD(groups: groups, learningRate: config.learningRate, momentum: config.momentum, nesterov: config.nesterov)
         let decay: LearningRateSchedule.Decay
         switch config.decay {
@@ -165,8 +173,8 @@ public final class Trainer {
             try Checkpoint.restore(archive, path: last.path, model: model, optimizer: optimizer, method: method)
             progress = savedProgress
             observer?.note("resumed from \(last.path) at epoch \(progress.epoch + 1), step \(progress.stepInEpoch)")
-        } else if config.bankInitialization == .features {
-            observer?.note("memory bank: features of the initial network on \(n) training images")
+        } else if config.bankInitialization == .features || method.requiresFeatureStart {
+            observer?.note("\(config.method): starting from the initial network's features on \(n) training images")
             try startMethodFromFeatures()
         }
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
@@ -215,6 +223,7 @@ public final class Trainer {
             var stepStart = DispatchTime.now().uptimeNanoseconds
             while let batch = try phases.time("loader", { try iterator.next() }) {
                 optimizer.learningRate = schedule.rate(atEpoch: Double(e) + Double(progress.stepInEpoch) / Double(steps))
+                    * method.learningRateScale(epoch: e + 1)
                 let result = try step(batch, epoch: e, precision: precision)
                 guard result.loss.isFinite else {
                     throw TrainingError.diverged("the loss became \(result.loss) at epoch \(e + 1), step \(progress.stepInEpoch + 1); stopping. "
@@ -250,6 +259,7 @@ public final class Trainer {
                     stepStart = DispatchTime.now().uptimeNanoseconds
                 }
             }
+            try method.finishEpoch(e + 1)
             let record = try finishEpoch(e, steps: steps, precision: precision, observer: observer, elapsed: tick)
             lastRecord = record
             observer?.epoch(record)
@@ -350,7 +360,7 @@ public final class Trainer {
             var splits: [KNNSplit] = []
             if let validation { splits.append(KNNSplit(name: "validation", images: validation)) } else if let test { splits.append(KNNSplit(name: "test", images: test)) }
             if validation != nil, isLast, scoresTestAtEnd, let test { splits.append(KNNSplit(name: "test", images: test)) }
-            let which = config.monitorFeatures ?? .bank
+            let which = monitorFeatures
             let scores = try knnMonitor(splits, precision: precision, bank: which != .recompute, recompute: which != .bank, observer: observer)
             if let monitored = splits.first, let s = scores[monitored.name] {
                 record.monitorSplit = monitored.name
@@ -367,7 +377,7 @@ public final class Trainer {
         progress.wallSeconds += elapsed()
         record.wallSeconds = progress.wallSeconds
         // The best checkpoint follows the monitor asked for: recomputed features when only they are measured.
-        let score = config.monitorFeatures == .recompute ? record.knnRecomputedTop1 : record.knnTop1
+        let score = monitorFeatures == .recompute ? record.knnRecomputedTop1 : record.knnTop1
         let improved = score.map { $0 > (progress.bestKNNTop1 ?? -1) } ?? false
         if improved { progress.bestKNNTop1 = score; progress.bestEpoch = e + 1 }
         try appendMetrics(record)
@@ -375,6 +385,10 @@ public final class Trainer {
         if improved { try saveCheckpoint(to: bestCheckpoint) }
         return record
     }
+
+    /// The training features the monitor compares with: as configured, else the bank (the
+    /// paper's monitor), or recomputed features for a method without a bank.
+    var monitorFeatures: MonitorFeatures { config.monitorFeatures ?? (method.memoryBank == nil ? .recompute : .bank) }
 
     /// A labelled split the kNN monitor scores ("validation" or "test").
     struct KNNSplit {

@@ -71,6 +71,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var method: String = MethodRegistry.defaultName
     /// InvP options (τ, m, M, k, L, P, λ, warm-up, …); τ and m also serve NPID.
     public var invp = InvPConfig()
+    /// ODC's options (nil: its defaults).
+    public var odc: ODCConfig?
     /// Epochs and batch size.
     public var epochs: Int = 15, batchSize: Int = 128
     /// SGD settings.
@@ -133,6 +135,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             throw fail("--crop-scale must be in (0, 1], got \(cropScaleMinimum)")
         }
         if decay == .multistep && milestones != milestones.sorted() { throw fail("--milestones must be increasing, got \(milestones)") }
+        if unmix != nil, MethodRegistry.entry(method)?.acceptsUnMix == false {
+            throw fail("--unmix works with the memory-bank methods (\(MethodRegistry.entries.filter(\.acceptsUnMix).map(\.name).joined(separator: ", "))), not with \(method)")
+        }
         if let unmix {
             guard (0...1).contains(unmix.globalProbability) else { throw fail("--unmix-probability must be in [0, 1], got \(unmix.globalProbability)") }
             guard unmix.beta > 0, unmix.beta.isFinite else { throw fail("--unmix-beta must be > 0, got \(unmix.beta)") }

@@ -1,0 +1,70 @@
+import Foundation
+import Methods
+import SafeTensors
+import Testing
+@testable import Training
+
+/// The clustering methods on the method interface, trained end to end on synthetic shapes:
+/// their layers reach the checkpoint, a resumed run is bit-identical, and the options and
+/// combinations that cannot work are refused before training.
+@Suite(.serialized) struct MethodTrainingTests {
+    func config(_ method: String) -> TrainingConfig {
+        var c = shapesConfig(images: 384, epochs: 2)
+        c.method = method
+        c.knnEvery = 0
+        c.checkpointEverySteps = 2
+        var odc = ODCConfig()
+        odc.clusters = 8
+        odc.minimumClusterSize = 4
+        odc.centroidInterval = 3
+        c.odc = odc
+        return c
+    }
+
+    /// The checkpoint without its metadata (which holds wall-clock seconds).
+    func finalState(_ run: URL) throws -> TensorArchive {
+        var a = try TensorArchive(contentsOf: run.appendingPathComponent("checkpoint-last.safetensors").path)
+        a.metadata = [:]
+        return a
+    }
+
+    @Test(arguments: ["odc"]) func resumeIsBitIdentical(method: String) throws {
+        let reference = temporaryRunDirectory("\(method)-reference")
+        defer { try? FileManager.default.removeItem(at: reference) }
+        _ = try Trainer(config: config(method), runDirectory: reference, resume: false).run()
+        let expected = try finalState(reference)
+        #expect(expected.names.contains { $0.hasPrefix("method_module.") }, "the method's layers are in the checkpoint")
+        let run = temporaryRunDirectory("\(method)-resumed")
+        defer { try? FileManager.default.removeItem(at: run) }
+        var steps = 0
+        _ = try Trainer(config: config(method), runDirectory: run, resume: false).run { steps += 1; return steps == 7 ? .abandon : .none }
+        #expect(try Trainer(config: config(method), runDirectory: run, resume: true).run().finished)
+        let actual = try finalState(run)
+        #expect(actual.names == expected.names)
+        for name in expected.names { #expect(actual[name] == expected[name], "\(method): \(name) differs after resuming") }
+        let records = try readMetrics(run)
+        #expect(records.count == 2)
+        #expect(records.last?.diagnostics["labels_changed"] != nil || method != "odc")
+    }
+
+    @Test func odcTrainsItsHeadAndRefusesWhatCannotWork() throws {
+        let run = temporaryRunDirectory("odc-head")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let trainer = try Trainer(config: config("odc"), runDirectory: run, resume: false)
+        let before = (trainer.method.module!.layer.namedParameters.first!.1).toArray()
+        _ = try trainer.run()
+        #expect(trainer.method.module!.layer.namedParameters.first!.1.toArray() != before, "the head is optimised")
+
+        var unmix = config("odc")
+        unmix.unmix = UnMixOptions()
+        #expect(throws: TrainingError.self) { try Trainer(config: unmix, runDirectory: temporaryRunDirectory("odc-unmix"), resume: false) }
+        var tooMany = config("odc")
+        tooMany.odc?.clusters = 1000
+        do {
+            _ = try Trainer(config: tooMany, runDirectory: temporaryRunDirectory("odc-k"), resume: false)
+            Issue.record("K above N was accepted")
+        } catch {
+            #expect("\(error)".contains("--clusters 1000 is larger than the number of training images"))
+        }
+    }
+}
