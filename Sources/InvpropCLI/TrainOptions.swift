@@ -29,6 +29,7 @@ struct TrainOptions: ParsableArguments {
     @OptionGroup(title: "InvP options (methods invp, instance)") var invpOptions: InvPOptions
     @OptionGroup(title: "Un-Mix options (methods invp, npid, instance)") var unmixOptions: UnMixCommandOptions
     @OptionGroup(title: "ODC options (method odc)") var odcOptions: ODCCommandOptions
+    @OptionGroup(title: "CoKe options (method coke)") var cokeOptions: CoKeCommandOptions
 
     @Option(help: "Epochs.") var epochs: Int?
     @Option(help: "Batch size.") var batchSize: Int?
@@ -58,7 +59,7 @@ struct TrainOptions: ParsableArguments {
     func refuseOptionsOfOtherMethods(than method: String) throws {
         guard let entry = MethodRegistry.entry(method) else { return }
         let methodOptions = MethodRegistry.entries.reduce(Set<String>()) { $0.union($1.options) }
-        let given = (bankOptions.givenArguments + invpOptions.givenArguments + odcOptions.givenArguments)
+        let given = (bankOptions.givenArguments + invpOptions.givenArguments + odcOptions.givenArguments + cokeOptions.givenArguments)
             .filter { $0.hasPrefix("--") }.map { String($0.dropFirst(2)) }
         if let foreign = given.first(where: { methodOptions.contains($0) && !entry.options.contains($0) }) {
             let owners = MethodRegistry.entries.filter { $0.options.contains(foreign) }.map(\.name)
@@ -89,6 +90,7 @@ struct TrainOptions: ParsableArguments {
         invpOptions.apply(to: &c)
         try unmixOptions.apply(to: &c)
         odcOptions.apply(to: &c)
+        try cokeOptions.apply(to: &c)
         if let epochs { c.epochs = epochs }
         if let batchSize { c.batchSize = batchSize }
         if let lr { c.learningRate = lr }

@@ -47,6 +47,10 @@ public struct MethodSetup: Sendable {
     public var invp: InvPConfig
     /// ODC's options.
     public var odc = ODCConfig()
+    /// CoKe's options.
+    public var coke = CoKeConfig()
+    /// Width of the backbone's pooled features (CoKe's predictor's hidden width by default).
+    public var backboneWidth = 0
     /// N, the number of training images (memory-bank rows), and D, the embedding width.
     public var datasetSize: Int, dimension: Int
     /// Seed of the method's own randomness (the bank's start).
@@ -142,6 +146,8 @@ public enum MethodRegistry {
         },
         Entry(name: "odc", summary: "Online Deep Clustering (Zhan et al. 2020): a head trained on online k-means labels",
               options: odcOptions, acceptsUnMix: false) { try OnlineDeepClustering(setup: $0) },
+        Entry(name: "coke", summary: "CoKe (Qian et al. 2022): online constrained k-means with a predictor, single view",
+              options: cokeOptions, acceptsUnMix: false) { try CoKe(setup: $0) },
     ]
 
     /// Options of every memory-bank method: τ, the bank's momentum and its start.
@@ -149,6 +155,9 @@ public enum MethodRegistry {
     /// Options of ODC.
     public static let odcOptions: Set<String> = ["clusters", "min-cluster-size", "centroid-interval", "odc-memory-momentum",
                                                  "reweight-power", "head-momentum"]
+    /// Options of CoKe.
+    public static let cokeOptions: Set<String> = ["coke-clusters", "coke-temperature", "coke-dual-lr", "coke-ratio", "coke-beta",
+                                                  "predictor-width"]
     /// Options of InvP's loss and neighbour propagation.
     public static let propagationOptions: Set<String> = ["background", "neighbours", "hops", "positives", "lambda", "invariance-warmup",
                                                          "ramp", "selection", "propagation", "non-exclusive"]

@@ -150,6 +150,8 @@ public final class Trainer {
         var setup = MethodSetup(invp: config.invp, datasetSize: n, dimension: d, seed: config.seed,
                                 diagnosticLabels: config.purity ? trainLabels : nil)
         setup.odc = config.odc ?? ODCConfig()
+        setup.coke = config.coke ?? CoKeConfig()
+        setup.backboneWidth = config.model.featureDimension
         do { method = try MethodRegistry.make(config.method, setup: setup) } catch let error as MethodsError {
             throw TrainingError.invalidOption("\(error)")
         }
@@ -259,7 +261,6 @@ public final class Trainer {
                     stepStart = DispatchTime.now().uptimeNanoseconds
                 }
             }
-            try method.finishEpoch(e + 1)
             let record = try finishEpoch(e, steps: steps, precision: precision, observer: observer, elapsed: tick)
             lastRecord = record
             observer?.epoch(record)
@@ -350,6 +351,7 @@ public final class Trainer {
                                  imagesPerSecond: Double(progress.epochImages) / max(progress.epochSeconds, 1e-9))
         for (name, sum) in zip(lossTermNames, progress.epochLossSums.dropFirst()) { record.lossTerms[name] = sum / Double(steps) }
         record.diagnostics = method.epochDiagnostics(epoch: e + 1, counts: progress.epochCounts ?? [:])
+        try method.finishEpoch(e + 1)   // after its diagnostics, which may read the epoch's state
         record.phaseSeconds = phases.seconds
         phases = PhaseClock()
         let isLast = e + 1 == config.epochs
@@ -386,9 +388,9 @@ public final class Trainer {
         return record
     }
 
-    /// The training features the monitor compares with: as configured, else the bank (the
-    /// paper's monitor), or recomputed features for a method without a bank.
-    var monitorFeatures: MonitorFeatures { config.monitorFeatures ?? (method.memoryBank == nil ? .recompute : .bank) }
+    /// The training features the monitor compares with: recomputed ones for a method without a
+    /// bank; else as configured, by default the bank (the paper's monitor).
+    var monitorFeatures: MonitorFeatures { method.memoryBank == nil ? .recompute : config.monitorFeatures ?? .bank }
 
     /// A labelled split the kNN monitor scores ("validation" or "test").
     struct KNNSplit {

@@ -73,6 +73,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var invp = InvPConfig()
     /// ODC's options (nil: its defaults).
     public var odc: ODCConfig?
+    /// CoKe's options (nil: its defaults).
+    public var coke: CoKeConfig?
     /// Epochs and batch size.
     public var epochs: Int = 15, batchSize: Int = 128
     /// SGD settings.

@@ -1,4 +1,5 @@
 import Foundation
+import Data
 import Methods
 import SafeTensors
 import Testing
@@ -18,6 +19,9 @@ import Testing
         odc.minimumClusterSize = 4
         odc.centroidInterval = 3
         c.odc = odc
+        var coke = CoKeConfig()
+        coke.clusters = [6, 10]
+        c.coke = coke
         return c
     }
 
@@ -28,7 +32,7 @@ import Testing
         return a
     }
 
-    @Test(arguments: ["odc"]) func resumeIsBitIdentical(method: String) throws {
+    @Test(arguments: ["odc", "coke"]) func resumeIsBitIdentical(method: String) throws {
         let reference = temporaryRunDirectory("\(method)-reference")
         defer { try? FileManager.default.removeItem(at: reference) }
         _ = try Trainer(config: config(method), runDirectory: reference, resume: false).run()
@@ -44,7 +48,8 @@ import Testing
         for name in expected.names { #expect(actual[name] == expected[name], "\(method): \(name) differs after resuming") }
         let records = try readMetrics(run)
         #expect(records.count == 2)
-        #expect(records.last?.diagnostics["labels_changed"] != nil || method != "odc")
+        #expect(records.last?.diagnostics["labels_changed"] != nil)
+        #expect(records.last?.knnRecomputedTop1 == nil && records.last?.knnTop1 == nil, "knnEvery 0: no monitor")
     }
 
     @Test func odcTrainsItsHeadAndRefusesWhatCannotWork() throws {
@@ -66,5 +71,21 @@ import Testing
         } catch {
             #expect("\(error)".contains("--clusters 1000 is larger than the number of training images"))
         }
+    }
+
+    /// A method without a memory bank (CoKe) is monitored on recomputed features, whatever
+    /// --knn-features says, and checkpoint-best follows them.
+    @Test func aMethodWithoutBankIsMonitoredOnRecomputedFeatures() throws {
+        var c = config("coke")
+        c.knnEvery = 1
+        c.monitorFeatures = .both
+        c.validation = try ValidationSize(parsing: "64")
+        let run = temporaryRunDirectory("coke-monitor")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let summary = try Trainer(config: c, runDirectory: run, resume: false).run()
+        #expect(summary.bestKNNTop1 != nil)
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoint-best.safetensors").path))
+        let last = try readMetrics(run).last
+        #expect(last?.knnTop1 == nil && last?.knnRecomputedTop1 != nil)
     }
 }

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Methods
+import Training
+
+/// Options of CoKe (`MethodRegistry.cokeOptions`); defaults in `CoKeConfig`.
+struct CoKeCommandOptions: ParsableArguments {
+    @Option(help: "K of each clustering head, comma-separated (default 100,150,200; choose them on --validation).") var cokeClusters: String?
+    @Option(help: "Temperature T of the logits (default 0.1).") var cokeTemperature: Float?
+    @Option(help: "Step η of the dual variables (default 20).") var cokeDualLr: Float?
+    @Option(help: "Every cluster keeps at least ratio/K of the data, ratio in (0, 1) (default 0.4).") var cokeRatio: Float?
+    @Option(help: "Weight β of the predictor's term; 1 − β weighs the encoder's own (default 1).") var cokeBeta: Float?
+    @Option(help: "Hidden width of the predictor (default: the backbone's feature width).") var predictorWidth: Int?
+
+    /// Sets the options given here on `c`.
+    func apply(to c: inout TrainingConfig) throws {
+        var coke = c.coke ?? CoKeConfig()
+        if let cokeClusters {
+            let parsed = cokeClusters.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else {
+                throw ValidationError("--coke-clusters must be comma-separated integers, got '\(cokeClusters)'")
+            }
+            coke.clusters = parsed.compactMap { $0 }
+        }
+        if let cokeTemperature { coke.temperature = cokeTemperature }
+        if let cokeDualLr { coke.dualLearningRate = cokeDualLr }
+        if let cokeRatio { coke.ratio = cokeRatio }
+        if let cokeBeta { coke.beta = cokeBeta }
+        if let predictorWidth { coke.predictorWidth = predictorWidth }
+        if coke != (c.coke ?? CoKeConfig()) { c.coke = coke }
+    }
+}

@@ -1,0 +1,219 @@
+import NN
+import Randomness
+import Tensors
+
+/// CoKe's options; defaults are the authors' published single-view script except the numbers of
+/// clusters, whose ImageNet values (3000, 4000, 5000 for 1.28 M images) are chosen per dataset
+/// on a validation split (docs/methods.md).
+public struct CoKeConfig: Sendable, Codable, Equatable {
+    /// K of every clustering head.
+    public var clusters: [Int] = [100, 150, 200]
+    /// T of the logits f·C/T.
+    public var temperature: Float = 0.1
+    /// η, the step of the dual variables.
+    public var dualLearningRate: Float = 20
+    /// r: every cluster keeps at least r/K of the data.
+    public var ratio: Float = 0.4
+    /// β, the weight of the predictor's term (1 − β: the encoder's own term).
+    public var beta: Float = 1
+    /// Hidden width of the predictor (nil: the backbone's feature width, as the authors' dim_mlp).
+    public var predictorWidth: Int?
+
+    /// The defaults.
+    public init() {}
+
+    /// Throws naming the option out of range, for `count` training images.
+    public func validate(datasetSize count: Int) throws {
+        func fail(_ m: String) -> Error { MethodsError.invalidConfiguration(m) }
+        guard !clusters.isEmpty, clusters.allSatisfy({ $0 >= 2 }) else { throw fail("--coke-clusters needs one or more K ≥ 2, got \(clusters)") }
+        if let k = clusters.first(where: { $0 > count }) {
+            throw fail("--coke-clusters \(k) is larger than the number of training images (\(count))")
+        }
+        guard temperature > 0, temperature.isFinite else { throw fail("--coke-temperature must be > 0, got \(temperature)") }
+        guard dualLearningRate > 0, dualLearningRate.isFinite else { throw fail("--coke-dual-lr must be > 0, got \(dualLearningRate)") }
+        guard ratio > 0, ratio < 1 else { throw fail("--coke-ratio must be in (0, 1), got \(ratio)") }
+        guard (0...1).contains(beta) else { throw fail("--coke-beta must be in [0, 1], got \(beta)") }
+        if let predictorWidth, predictorWidth < 1 { throw fail("--predictor-width must be ≥ 1, got \(predictorWidth)") }
+    }
+}
+
+/// CoKe's predictor, Linear(D, H) → BatchNorm1d(H) → ReLU → Linear(H, D), under the authors'
+/// names (`predictor.0`, `predictor.1`, `predictor.3`).
+public final class CoKePredictor: Layer {
+    let first: Linear, norm: BatchNorm2d, second: Linear
+
+    /// A predictor for D-wide features with H hidden units, PyTorch's default initialisation.
+    public init(dimension: Int, hidden: Int, seed: UInt64) {
+        var generator = SeededGenerator(seed: seed, streams: [0x434F_4B45_5052_4544])   // "COKEPRED"
+        first = Linear(dimension, hidden, generator: &generator)
+        norm = BatchNorm2d(hidden)
+        second = Linear(hidden, dimension, generator: &generator)
+    }
+
+    /// p = predictor(x) for x: [B, D] (training mode: batch statistics, running ones updated).
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let h = try first(x)
+        let b = h.shape[0], hidden = h.shape[1]
+        let normalised = try norm(Tensor.reshape(h, [b, hidden, 1, 1]), training: true, relu: true)
+        return try second(Tensor.reshape(normalised, [b, hidden]))
+    }
+
+    private var children: [(String, any Layer)] { [("predictor.0", first), ("predictor.1", norm), ("predictor.3", second)] }
+    /// Weights and biases of the three layers.
+    public var namedParameters: [(String, Tensor)] { children.flatMap { prefixed($0.0, $0.1.namedParameters) } }
+    /// The batch norm's running statistics.
+    public var namedBuffers: [(String, Tensor)] { children.flatMap { prefixed($0.0, $0.1.namedBuffers) } }
+    /// The batch norm's `num_batches_tracked`.
+    public var namedCounters: [(String, Int)] { children.flatMap { prefixed($0.0, $0.1.namedCounters) } }
+    /// Sets `predictor.1.num_batches_tracked`.
+    public func setCounter(_ name: String, _ value: Int) {
+        let prefix = "predictor.1."
+        if name.hasPrefix(prefix) { norm.setCounter(String(name.dropFirst(prefix.count)), value) }
+    }
+}
+
+/// CoKe, online constrained k-means (Qian et al., CVPR 2022), single view, as idstcv/CoKe's
+/// `builder_single_view.py` and `main_single_view.py` train it in their first stage. Per step,
+/// inside `computeLoss` as the authors' forward does: the targets are the assignments of the
+/// previous epoch (in the first epoch, the ones just made); each head assigns the batch to its
+/// current centres plus duals, moves its duals and centres. The loss is the cross-entropy of the
+/// predictor's (and, with β < 1, the encoder's) normalised outputs against the previous epoch's
+/// centres. The first epoch trains nothing (learning rate 0); at each epoch's end the current
+/// centres become the previous ones.
+public final class CoKe: TrainingMethod {
+    /// The options.
+    public let config: CoKeConfig
+    /// One clustering state per head.
+    public private(set) var heads: [ConstrainedClusters]
+    /// The predictor MLP.
+    public let predictor: CoKePredictor
+    private let datasetSize: Int
+
+    /// A method for `datasetSize` images of `dimension`-wide outputs; `backboneWidth` is the
+    /// predictor's default hidden width.
+    public init(config: CoKeConfig, datasetSize: Int, dimension: Int, backboneWidth: Int, seed: UInt64) throws {
+        try config.validate(datasetSize: datasetSize)
+        self.config = config
+        self.datasetSize = datasetSize
+        var generator = SeededGenerator(seed: seed, streams: [0x434F_4B45])   // "COKE"
+        heads = config.clusters.map { ConstrainedClusters(clusterCount: $0, dimension: dimension, datasetSize: datasetSize, generator: &generator) }
+        predictor = CoKePredictor(dimension: dimension, hidden: config.predictorWidth ?? backboneWidth, seed: seed)
+    }
+
+    /// The registry's constructor.
+    convenience init(setup: MethodSetup) throws {
+        try self.init(config: setup.coke, datasetSize: setup.datasetSize, dimension: setup.dimension,
+                      backboneWidth: setup.backboneWidth, seed: setup.seed)
+    }
+
+    // MARK: TrainingMethod
+
+    /// The one term: cross-entropy against the assignments.
+    public var lossTermNames: [String] { ["cluster"] }
+
+    /// No memory bank: the monitor recomputes training features.
+    public var memoryBank: MemoryBank? { nil }
+
+    /// The predictor.
+    public var module: MethodModule? { MethodModule(layer: predictor) }
+
+    /// Nothing is trained in the first epoch, where the first centres form.
+    public func learningRateScale(epoch: Int) -> Float { epoch == 1 ? 0 : 1 }
+
+    /// Targets, the heads' online assignment and updates, the loss; dL/df adds the predictor's
+    /// backward pass to the encoder term's gradient.
+    public func computeLoss(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss {
+        let d = heads[0].dimension
+        let b = try validateBatch(features: features, indices: indices, dimension: d, datasetSize: datasetSize)
+        let x = try Tensor(shape: [b, d], values: features, requiresGrad: true)
+        let p = try predictor(x)
+        let xp = l2NormalizeRows(features, rows: b, dimension: d).v
+        var targets: [[Int32]] = [], changed = 0
+        for j in heads.indices {
+            let previous = indices.map { heads[j].assignments[$0] }
+            let labels = heads[j].assign(xp)
+            heads[j].update(xp, labels: labels, dualRate: config.dualLearningRate, ratio: config.ratio)
+            for (i, label) in zip(indices, labels) { heads[j].assignments[i] = label }
+            targets.append(epoch == 1 ? labels : previous)
+            if j == 0 { changed = zip(previous, labels).filter { $0 != $1 }.count }
+        }
+        let out = CoKeLoss.evaluate(encoder: features, predictor: p.toArray(), heads: heads, targets: targets,
+                                    temperature: config.temperature, beta: config.beta)
+        try backpropagate(p, gradient: out.gradPredictor)
+        let throughPredictor = x.grad?.toArray() ?? [Float](repeating: 0, count: b * d)
+        let gradient = zip(out.gradEncoder, throughPredictor).map { $0 + $1 }
+        return MethodLoss(loss: out.loss, terms: [out.loss], gradient: gradient,
+                          counts: epoch == 1 ? [:] : ["labels_changed": Double(changed), "labels_seen": Double(b)])
+    }
+
+    /// The state moved inside `computeLoss`, as the authors' forward moves it.
+    public func finishStep(features: [Float], indices: [Int]) throws {}
+
+    /// The centres start random (the authors'); nothing to take from the initial network.
+    public func start(fromFeatures features: [Float]) throws {}
+
+    /// The current centres become the previous ones.
+    public func finishEpoch(_ epoch: Int) throws {
+        for j in heads.indices { heads[j].finishEpoch() }
+    }
+
+    /// For the first head: its smallest and largest cluster this epoch, the smallest against
+    /// the constraint's bound r·n/K (n: the images assigned this epoch), and the share of
+    /// images whose assignment changed from the previous epoch.
+    public func epochDiagnostics(epoch: Int, counts: [String: Double]) -> [String: Double] {
+        let sizes = heads[0].counters, assigned = Double(sizes.reduce(0, +))
+        var result = ["cluster_size_min": Double(sizes.min() ?? 0), "cluster_size_max": Double(sizes.max() ?? 0)]
+        if assigned > 0 {
+            result["cluster_min_over_bound"] = Double(sizes.min() ?? 0) / (Double(config.ratio) * assigned / Double(heads[0].clusterCount))
+        }
+        if let seen = counts["labels_seen"], seen > 0 { result["labels_changed"] = (counts["labels_changed"] ?? 0) / seen }
+        return result
+    }
+
+    /// Per head j: `centres_previous.j`, `centres_current.j` [D, K_j], `duals.j`, `counters.j`
+    /// [K_j]; and `assignments` [H, N].
+    public func stateTensors() -> [String: MethodStateTensor] {
+        var state: [String: MethodStateTensor] = ["assignments": .int32s(heads.flatMap(\.assignments), shape: [heads.count, datasetSize])]
+        for (j, head) in heads.enumerated() {
+            state["centres_previous.\(j)"] = .floats(head.previousCentres, shape: [head.dimension, head.clusterCount])
+            state["centres_current.\(j)"] = .floats(head.currentCentres, shape: [head.dimension, head.clusterCount])
+            state["duals.\(j)"] = .floats(head.duals, shape: [head.clusterCount])
+            state["counters.\(j)"] = .floats(head.counters, shape: [head.clusterCount])
+        }
+        return state
+    }
+
+    /// Checks every tensor, then restores them.
+    public func restoreState(_ tensors: [String: MethodStateTensor]) throws {
+        func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
+            guard case .floats(let values, shape)? = tensors[name], values.allSatisfy(\.isFinite) else {
+                throw MethodsError.invalidInput("the checkpoint lacks method.\(name) as finite float32 \(shape)")
+            }
+            return values
+        }
+        guard case .int32s(let all, [heads.count, datasetSize])? = tensors["assignments"] else {
+            throw MethodsError.invalidInput("the checkpoint lacks method.assignments as int32 [\(heads.count), \(datasetSize)]")
+        }
+        var restored = heads
+        for j in heads.indices {
+            let (d, k) = (heads[j].dimension, heads[j].clusterCount)
+            restored[j].previousCentres = try floats("centres_previous.\(j)", [d, k])
+            restored[j].currentCentres = try floats("centres_current.\(j)", [d, k])
+            restored[j].duals = try floats("duals.\(j)", [k])
+            restored[j].counters = try floats("counters.\(j)", [k])
+            restored[j].assignments = Array(all[j * datasetSize..<(j + 1) * datasetSize])
+            guard restored[j].assignments.allSatisfy({ (0..<Int32(k)).contains($0) }) else {
+                throw MethodsError.invalidInput("method.assignments row \(j) holds a cluster outside 0..<\(k)")
+            }
+        }
+        heads = restored
+    }
+}
+
+/// Backpropagates dL/dy (`gradient`, y's shape) from a tensor computed outside the loss, so
+/// that the layers and leaves under y accumulate their gradients.
+func backpropagate(_ y: Tensor, gradient: [Float]) throws {
+    let g = try Tensor(shape: y.shape, values: gradient)
+    let root = Tensor.custom(value: Tensor.full([1], 0), inputs: [y]) { _ in [g] }
+    try root.backward()
+}
