@@ -156,7 +156,7 @@ final class ProgressPrinter: TrainingObserver {
         if let k = r.knnTop1 { text += String(format: ", %@ kNN top-1 %.2f %% top-5 %.2f %%", split, k, r.knnTop5 ?? 0) }
         if let k = r.knnRecomputedTop1 { text += String(format: ", %@ kNN (recomputed) top-1 %.2f %% top-5 %.2f %%", split, k, r.knnRecomputedTop5 ?? 0) }
         if let k = r.testKnnRecomputedTop1 ?? r.testKnnTop1 { text += String(format: ", test kNN top-1 %.2f %% (once, %@)", k, r.testKnnRecomputedTop1 == nil ? "bank" : "recomputed") }
-        for (name, value) in r.diagnostics.sorted(by: { $0.key < $1.key }) { text += ", \(name.replacingOccurrences(of: "_", with: " ")) " + String(format: "%.3f", value) }
+        for (name, value) in r.diagnostics.sorted(by: { $0.key < $1.key }) { text += ", \(name.replacingOccurrences(of: "_", with: " ")) " + (value == value.rounded() && abs(value) < 1e9 ? String(Int(value)) : String(format: "%.3f", value)) }
         print(text)
         fflush(stdout)   // keep epoch lines in order with the progress on stderr when both go to a file
         lastPrinted = -1

@@ -122,9 +122,8 @@ extension RunReport {
     /// The charts of the training section, in page order, with their card titles.
     func trainingCharts() -> [(title: String, chart: LineChart, optional: Bool)] {
         var charts: [(title: String, chart: LineChart, optional: Bool)] = [
-            ("Loss", epochChart(id: "chart-loss", yLabel: "loss", keys: [
-                (MetricKey.loss, "total"), (MetricKey.lossInstance, "instance"), (MetricKey.lossInvariance, "invariance"),
-            ]), false),
+            ("Loss", epochChart(id: "chart-loss", yLabel: "loss", keys: [(MetricKey.loss, "total")]
+                + keysInEpochs { $0.hasPrefix(MetricKey.lossTermPrefix) }.map { ($0, String($0.dropFirst(MetricKey.lossTermPrefix.count))) }), false),
             ("Learning rate", epochChart(id: "chart-learning-rate", yLabel: "learning rate", keys: [
                 (MetricKey.learningRate, "learning rate"),
             ]), false),
@@ -152,8 +151,26 @@ extension RunReport {
         charts.append(("Invariance weight", epochChart(id: "chart-invariance-weight", yLabel: "weight", keys: [
             (MetricKey.invarianceWeight, "invariance weight"),
         ]), true))
+        // The method's own diagnostics (ODC's and CoKe's cluster sizes, …), one chart each.
+        for key in keysInEpochs({ !Self.chartedKeys.contains($0) && !$0.hasPrefix(MetricKey.lossTermPrefix) }) {
+            let title = key.replacingOccurrences(of: "_", with: " ")
+            charts.append((title.prefix(1).uppercased() + title.dropFirst(), epochChart(id: "chart-\(key)", yLabel: title, keys: [(key, title)]), true))
+        }
         return charts
     }
+
+    /// The sorted keys of any epoch's numbers that satisfy `include`.
+    func keysInEpochs(_ include: (String) -> Bool) -> [String] {
+        Set(epochs.flatMap(\.values.keys)).filter(include).sorted()
+    }
+
+    /// Keys of the metrics record that the page shows elsewhere or that are not per-epoch curves.
+    static let chartedKeys: Set<String> = [
+        MetricKey.epoch, MetricKey.wallSeconds, MetricKey.loss, MetricKey.learningRate, MetricKey.imagesPerSecond,
+        MetricKey.knnTop1, MetricKey.knnTop5, MetricKey.knnRecomputedTop1, MetricKey.knnRecomputedTop5,
+        MetricKey.testKnnTop1, MetricKey.testKnnTop5, MetricKey.testKnnRecomputedTop1, MetricKey.testKnnRecomputedTop5,
+        MetricKey.monitorSeconds, MetricKey.purityCandidates, MetricKey.purityHard, MetricKey.invarianceWeight,
+    ]
 
     /// The grid of chart cards; a chart without data says so, an optional one is left out.
     func trainingSection() -> String {

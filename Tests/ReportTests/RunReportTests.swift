@@ -152,6 +152,20 @@ import Testing
         #expect(old.contains("test kNN top-1 (%), epoch 1") && !old.contains("validation"))
     }
 
+    /// A method's loss terms and diagnostics reach the page by their names, with no list of
+    /// methods in the report (ODC's `loss_cluster` and cluster sizes here).
+    @Test func methodTermsAndDiagnosticsAreChartedByName() throws {
+        let (root, run) = try SyntheticRun.make()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try SyntheticRun.write(#"{"epoch": 1, "loss": 4.1, "loss_cluster": 4.1, "cluster_size_min": 20, "labels_changed": 0.8}"# + "\n"
+            + #"{"epoch": 2, "loss": 3.9, "loss_cluster": 3.9, "cluster_size_min": 31, "labels_changed": 0.5}"#,
+            to: run.appendingPathComponent("metrics.jsonl"))
+        let html = try RunReport.load(runDirectory: run).html()
+        #expect(pointCount(try #require(svgElement(html, id: "chart-loss")), series: "cluster") == 2)
+        #expect(pointCount(try #require(svgElement(html, id: "chart-cluster_size_min")), series: "cluster size min") == 2)
+        #expect(pointCount(try #require(svgElement(html, id: "chart-labels_changed")), series: "labels changed") == 2)
+    }
+
     @Test func smallMontageIsEnlargedAndCaptionedByItsName() throws {
         let (root, run) = try SyntheticRun.make()
         defer { try? FileManager.default.removeItem(at: root) }
