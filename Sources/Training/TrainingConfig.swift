@@ -144,6 +144,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             guard (0...1).contains(unmix.globalProbability) else { throw fail("--unmix-probability must be in [0, 1], got \(unmix.globalProbability)") }
             guard unmix.beta > 0, unmix.beta.isFinite else { throw fail("--unmix-beta must be > 0, got \(unmix.beta)") }
         }
+        do {   // the checks against the number of images wait for the data (Trainer)
+            try odc?.validate(datasetSize: .max)
+            try coke?.validate(datasetSize: .max)
+        } catch let error as MethodsError { throw fail(error.description) }
         try model.validate()
     }
 

@@ -14,6 +14,7 @@ import Testing
         let train = InvpropCommand.helpMessage(for: TrainCommand.self)
         // Each method's options have a section of their own.
         #expect(train.contains("MEMORY-BANK OPTIONS (METHODS INVP, NPID, INSTANCE)") && train.contains("INVP OPTIONS (METHODS INVP, INSTANCE)"))
+        #expect(train.contains("ODC OPTIONS (METHOD ODC)") && train.contains("COKE OPTIONS (METHOD COKE)"))
         for option in ["--preset", "--recipe", "--validation", "--resume", "--propagation", "--precision", "--threads", "--checkpoint-every"] {
             #expect(train.contains(option), "train help lacks \(option)")
         }
@@ -37,6 +38,13 @@ import Testing
         (["train", "--method", "npid", "--hops", "2"], "--hops"),
         (["train", "--method", "npid", "--invariance-warmup", "2"], "--invariance-warmup"),
         (["train", "--method", "simclr"], "simclr"),
+        (["train", "--clusters", "50"], "--clusters"),
+        (["train", "--method", "odc", "--coke-ratio", "0.3"], "--coke-ratio"),
+        (["train", "--method", "coke", "--hops", "2"], "--hops"),
+        (["train", "--method", "odc", "--unmix"], "--unmix"),
+        (["train", "--method", "coke", "--coke-ratio", "1"], "--coke-ratio"),
+        (["train", "--method", "coke", "--coke-clusters", "10,x"], "--coke-clusters"),
+        (["train", "--method", "odc", "--min-cluster-size", "0"], "--min-cluster-size"),
         (["train", "--unmix-probability", "0.3"], "--unmix"),
         (["train", "--unmix", "--unmix-probability", "1.5"], "--unmix-probability"),
         (["train", "--unmix", "--unmix-beta", "0"], "--unmix-beta"),
