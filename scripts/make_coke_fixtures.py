@@ -26,6 +26,8 @@ import os
 
 import numpy as np
 
+from fixture_math import numeric_gradient
+
 N, D, B = 12, 4, 4
 CLUSTERS = [3, 4]
 T, DUAL_LR, RATIO, BETA = 0.1, 20.0, 0.4, 0.5
@@ -81,15 +83,6 @@ def coke_loss(x, p, previous, targets):
         gxp += (1 - BETA) / heads * (d_proj @ c.T) / T
     return loss, normalize_backward(x, gxp), normalize_backward(p, gpp)
 
-
-def numeric_gradient(fun, x, h=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        down[i] -= h
-        g[i] = (fun(up) - fun(down)) / (2 * h)
-    return g
 
 
 def check_gradients(x, p, previous, targets):

@@ -38,6 +38,8 @@ import os
 
 import numpy as np
 
+from fixture_math import numeric_gradient
+
 N, D, K, B = 24, 4, 5, 6
 MOMENTUM = 0.5
 MIN_CLUSTER = 3
@@ -107,15 +109,6 @@ def weighted_ce(f, W, b, targets, weights):
     dz *= (wi / total)[:, None]
     return loss, dz @ W, dz.T @ f, dz.sum(axis=0)
 
-
-def numeric_gradient(fun, x, h=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        down[i] -= h
-        g[i] = (fun(up) - fun(down)) / (2 * h)
-    return g
 
 
 def check_gradients(f, W, b, targets, weights):

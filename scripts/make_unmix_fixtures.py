@@ -17,6 +17,8 @@ import os
 
 import numpy as np
 
+from fixture_math import numeric_gradient
+
 EPS = 1e-7
 
 
@@ -40,15 +42,6 @@ def npid_loss(q, bank, idx, tau):
 def unmix_loss(q, qm, bank, idx, tau, lam):
     return npid_loss(q, bank, idx, tau) + lam * npid_loss(qm, bank, idx, tau) + (1 - lam) * npid_loss(qm[::-1], bank, idx, tau)
 
-
-def numeric_gradient(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        down[i] -= h
-        g[i] = (f(up) - f(down)) / (2 * h)
-    return g
 
 
 def main():

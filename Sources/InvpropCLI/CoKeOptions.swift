@@ -14,13 +14,7 @@ struct CoKeCommandOptions: ParsableArguments {
     /// Sets the options given here on `c`.
     func apply(to c: inout TrainingConfig) throws {
         var coke = c.coke ?? CoKeConfig()
-        if let cokeClusters {
-            let parsed = cokeClusters.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else {
-                throw ValidationError("--coke-clusters must be comma-separated integers, got '\(cokeClusters)'")
-            }
-            coke.clusters = parsed.compactMap { $0 }
-        }
+        if let cokeClusters { coke.clusters = try parseList(cokeClusters, option: "--coke-clusters") }
         if let cokeTemperature { coke.temperature = cokeTemperature }
         if let cokeDualLr { coke.dualLearningRate = cokeDualLr }
         if let cokeRatio { coke.ratio = cokeRatio }

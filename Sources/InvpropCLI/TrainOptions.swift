@@ -99,11 +99,7 @@ struct TrainOptions: ParsableArguments {
         if let weightDecay { c.weightDecay = weightDecay }
         if excludeNormDecay { c.excludeNormFromDecay = true }
         if let schedule { c.decay = schedule }
-        if let milestones {
-            let parsed = milestones.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parsed.allSatisfy({ $0 != nil }) else { throw ValidationError("--milestones must be comma-separated integers, got '\(milestones)'") }
-            c.milestones = parsed.compactMap { $0 }
-        }
+        if let milestones { c.milestones = try parseList(milestones, option: "--milestones") }
         if let gamma { c.gamma = gamma }
         if let lrWarmup { c.warmupEpochs = lrWarmup }
         if let precision { c.precision = precision }
