@@ -86,8 +86,8 @@ struct EvalKNN: ParsableCommand {
     @OptionGroup var source: CheckpointSource
     @Option(help: "Neighbours K.") var k = 200
     @Option(help: "Temperature σ of the vote weight exp(sim/σ).") var temperature: Float = 0.07
-    @Option(help: "Training features: bank (the saved memory bank, the paper's monitor) or recompute (eval transform).")
-    var trainFeatures: KNNTrainFeatures = .bank
+    @Option(help: "Training features: bank (the saved memory bank, the paper's monitor; the default when the checkpoint has one) or recompute (eval transform; the default for a method without a bank).")
+    var trainFeatures: KNNTrainFeatures?
     @Option(help: "Result file (default: RUN_DIR/eval-knn.json).") var json: String?
 
     func validate() throws {
@@ -98,7 +98,8 @@ struct EvalKNN: ParsableCommand {
     func run() throws {
         try reportingFailure {
             let session = try source.open()
-            let result = try KNNProtocol(k: k, temperature: temperature, trainFeatures: trainFeatures).run(session, progress: note)
+            let which = trainFeatures ?? (session.hasMemoryBank ? .bank : .recompute)
+            let result = try KNNProtocol(k: k, temperature: temperature, trainFeatures: which).run(session, progress: note)
             try publish(result, to: session.resultPath("eval-knn.json", json: json))
         }
     }

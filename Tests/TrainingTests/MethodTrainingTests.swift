@@ -87,5 +87,8 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoint-best.safetensors").path))
         let last = try readMetrics(run).last
         #expect(last?.knnTop1 == nil && last?.knnRecomputedTop1 != nil)
+        // `invprop eval knn` on it recomputes the training features instead of asking for a bank.
+        try invprop(["eval", "knn", run.path, "--k", "20"])
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("eval-knn.json").path))
     }
 }

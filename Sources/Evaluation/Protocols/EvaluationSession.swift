@@ -263,11 +263,14 @@ public final class EvaluationSession {
                                      workers: options.workers, progress: progress)
     }
 
+    /// Whether the checkpoint holds a memory bank (InvP, NPID, ODC's samples memory; not CoKe).
+    public var hasMemoryBank: Bool { archive[CheckpointKey.bank] != nil }
+
     /// The saved memory bank [N, D] and D; throws when the checkpoint has none or the dataset differs.
     public func bank() throws -> (features: [Float], dimension: Int) {
         try requireTrainingDataset("memory bank")
         guard let entry = archive[CheckpointKey.bank], entry.shape.count == 2 else {
-            throw EvaluationError(.file, "checkpoint \(checkpointPath) holds no memory bank (method.bank)")
+            throw EvaluationError(.file, "checkpoint \(checkpointPath) holds no memory bank (method.bank); use --train-features recompute")
         }
         guard entry.shape[0] == trainIndices.count else {
             throw EvaluationError(.shapeMismatch, "the memory bank has \(entry.shape[0]) rows but \(trainIndices.count) training images "
