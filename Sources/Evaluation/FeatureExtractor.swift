@@ -19,18 +19,19 @@ public struct ExtractedFeatures: Sendable {
 /// Runs a ResNet over a dataset without recording gradients (evaluation mode: running
 /// statistics), for the kNN monitor, linear probes, clustering and embedding export.
 public enum FeatureExtractor {
-    /// Features for `indices` (default: every image) with the deterministic `transform`.
+    /// Features for `indices` (default: every image) with `transform` (deterministic, or random
+    /// drawn from `augmentationSeed`).
     /// `batchStatistics` normalises with each batch's statistics as training does (and moves the
     /// running statistics) instead of the running ones. `progress` receives (images done, total).
     public static func extract(model: ResNet, dataset: any ImageDataset, transform: AugmentationPipeline, indices: [Int]? = nil,
                                batchSize: Int = 256, precision: DType = .f32, backbone: Bool = false, head: Bool = true,
-                               batchStatistics: Bool = false, workers: Int = 1,
+                               batchStatistics: Bool = false, workers: Int = 1, augmentationSeed: UInt64 = 0,
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> ExtractedFeatures {
         guard dataset.channels == model.config.inputChannels else {
             throw TensorError.shapeMismatch("the model takes \(model.config.inputChannels)-channel images, dataset \(dataset.name) has \(dataset.channels)-channel images")
         }
         let loader = try DataLoader(dataset: dataset, transform: transform, batchSize: batchSize, shuffle: false, dropLast: false,
-                                    seed: 0, workers: workers, prefetch: 2, subset: indices)
+                                    seed: augmentationSeed, workers: workers, prefetch: 2, subset: indices)
         var out = ExtractedFeatures(backbone: backbone ? [] : nil, head: head ? [] : nil, backboneDimension: 0, headDimension: 0,
                                     labels: dataset.classCount == nil ? nil : [], indices: [])
         let total = loader.indices.count

@@ -51,6 +51,7 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "kNN monitor temperature σ.") var knnTemperature: Float?
     @Option(help: "Run the kNN monitor every N epochs (0: never).") var knnEvery: Int?
     @Option(help: "kNN monitor training features: bank (the paper's), recompute (evaluation transform) or both.") var knnFeatures: MonitorFeatures?
+    @Option(help: "Training images whose embeddings give the label-free health signals each epoch (default 1024; 0: off).") var healthSample: Int?
     @Option(help: "Also checkpoint every N steps inside an epoch (0: epoch ends only).") var checkpointEvery: Int?
     @Flag(help: "Do not log positive purity.") var noPurity = false
 
@@ -110,6 +111,7 @@ struct TrainOptions: ParsableArguments {
         if let knnTemperature { c.knnTemperature = knnTemperature }
         if let knnEvery { c.knnEvery = knnEvery }
         if let knnFeatures { c.monitorFeatures = knnFeatures }
+        if let healthSample { c.healthSample = healthSample }
         if let checkpointEvery { c.checkpointEverySteps = checkpointEvery }
         if noPurity { c.purity = false }
     }

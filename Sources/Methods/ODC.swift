@@ -51,6 +51,8 @@ public final class OnlineDeepClustering: TrainingMethod {
     public private(set) var classWeights: [Float]
     /// Steps taken (for the centroid interval).
     private var stepCount = 0
+    /// Seed of the head's start and of k-means.
+    private let seed: UInt64
 
     /// A method for `datasetSize` images of `dimension`-wide outputs; labels are all 0 until
     /// `start(fromFeatures:)` clusters the initial network's outputs.
@@ -64,8 +66,6 @@ public final class OnlineDeepClustering: TrainingMethod {
         classWeights = clusters.lossWeights(power: config.reweightPower)
         self.seed = seed
     }
-
-    private let seed: UInt64
 
     /// The registry's constructor.
     convenience init(setup: MethodSetup) throws {

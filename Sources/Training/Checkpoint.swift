@@ -28,6 +28,9 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     public var epochCounts: [String: Double]?
     /// Images processed in the current epoch and the seconds they took.
     public var epochImages = 0, epochSeconds = 0.0
+    /// The health sample's neighbour lists at the last measurement ([S × k]), for the next
+    /// epoch's neighbour stability (nil before the first, and in older checkpoints).
+    public var healthNeighbours: [Int32]?
     /// A fresh start.
     public init() {}
 

@@ -76,6 +76,10 @@ public final class Trainer {
     /// Labels of `train` (purity and the kNN monitor only; never used for training).
     let trainLabels: [Int32]?
     let loader: DataLoader
+    /// The training augmentation (the health signals' augmented views use it too).
+    let trainAugmentation: AugmentationPipeline
+    /// Training positions whose embeddings give the health signals every epoch.
+    let healthPositions: [Int]
     var progress = TrainingProgress()
     /// With a validation split, whether the last epoch also scores the test split (the screening
     /// of `invprop tune` turns it off: choosing must never read test).
@@ -141,6 +145,8 @@ public final class Trainer {
         trainLabels = train.classCount == nil ? nil : (0..<n).map { Int32(train.label(at: $0) ?? 0) }
         var augmentation = try AugmentationPresets.pipeline(named: config.augmentation)
         if let minimum = config.cropScaleMinimum { augmentation = augmentation.replacingCropScale(minimum: minimum) }
+        trainAugmentation = augmentation
+        healthPositions = Self.healthSample(size: config.resolvedHealthSample, trainingCount: n)
         loader = try DataLoader(dataset: train, transform: augmentation, batchSize: config.batchSize,
                                 shuffle: true, dropLast: true, seed: config.seed, workers: config.workers, prefetch: 3)
 
@@ -352,6 +358,12 @@ public final class Trainer {
         for (name, sum) in zip(lossTermNames, progress.epochLossSums.dropFirst()) { record.lossTerms[name] = sum / Double(steps) }
         record.diagnostics = method.epochDiagnostics(epoch: e + 1, counts: progress.epochCounts ?? [:])
         try method.finishEpoch(e + 1)   // after its diagnostics, which may read the epoch's state
+        let healthStarted = DispatchTime.now().uptimeNanoseconds
+        if let health = try measureHealth(epoch: e + 1, precision: precision) {
+            record.diagnostics.merge(health.diagnostics) { _, new in new }
+            record.diagnostics["health_seconds"] = Double(DispatchTime.now().uptimeNanoseconds - healthStarted) / 1e9
+            if let warning = health.collapseWarning { observer?.note("warning after epoch \(e + 1): \(warning)") }
+        }
         record.phaseSeconds = phases.seconds
         phases = PhaseClock()
         let isLast = e + 1 == config.epochs

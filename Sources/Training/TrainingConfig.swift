@@ -110,6 +110,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var bankInitialization: BankInitialization?
     /// Training features of the kNN monitor (nil: bank, the paper's).
     public var monitorFeatures: MonitorFeatures?
+    /// Training images whose embeddings give the label-free health signals every epoch (nil:
+    /// 1 024; 0: none).
+    public var healthSample: Int?
+
+    /// The health sample in force.
+    public var resolvedHealthSample: Int { healthSample ?? 1024 }
 
     /// A configuration with every default: the Fashion-MNIST dataset and network with the paper's
     /// loss settings; `TrainingPresets` layers each preset on top of it.
@@ -131,6 +137,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard workers >= 0 else { throw fail("--workers must be ≥ 0, got \(workers)") }
         if let trainSubset, trainSubset < batchSize { throw fail("--train-subset \(trainSubset) is smaller than the batch size \(batchSize)") }
         guard knnK >= 1, knnTemperature > 0, knnEvery >= 0 else { throw fail("--knn-k must be ≥ 1, --knn-temperature > 0, --knn-every ≥ 0") }
+        if let healthSample, healthSample < 0 || healthSample == 1 { throw fail("--health-sample must be 0 (off) or ≥ 2, got \(healthSample)") }
         guard checkpointEverySteps >= 0 else { throw fail("--checkpoint-every must be ≥ 0") }
         guard warmupEpochs >= 0, warmupEpochs < Double(epochs) else { throw fail("--lr-warmup must be in [0, epochs), got \(warmupEpochs)") }
         if let cropScaleMinimum, !(cropScaleMinimum > 0 && cropScaleMinimum <= 1) {
