@@ -52,4 +52,11 @@ public protocol ImageDataset: Sendable {
     func image(at index: Int) throws -> ImageU8
     /// The label of image `index` (0..<classCount), nil for an unlabelled dataset.
     func label(at index: Int) -> Int?
+    /// The file image `index` was read from, for datasets of image files (nil otherwise).
+    func sourcePath(at index: Int) -> String?
+}
+
+extension ImageDataset {
+    /// Images that are records of one big file have no path of their own.
+    public func sourcePath(at index: Int) -> String? { nil }
 }

@@ -5,9 +5,10 @@ import Foundation
 /// `invprop embed`: features of every image of a split, for use outside invprop.
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "embed",
-        abstract: "Write the features of every image of a split as .npy (features, labels, indices) and safetensors.",
-        discussion: "Files are named <split>-<layer>_features.npy, _labels.npy, _indices.npy and <split>-<layer>.safetensors; "
-            + "labels are -1 for unlabelled images.")
+        abstract: "Write the features of every image of a split as .npy (features, labels, indices), CSV and safetensors.",
+        discussion: "Files are named <split>-<layer>_features.npy, _labels.npy, _indices.npy, <split>-<layer>.csv "
+            + "(index, path for image folders, label, f0…) and <split>-<layer>.safetensors, with <split>-<layer>_paths.txt "
+            + "(one file path per row, in row order) for image folders; labels are -1 for unlabelled images.")
 
     @OptionGroup var source: CheckpointSource
     @Option(help: "Split: train (the training images in use) or test.") var split: EvaluationSession.Split = .test

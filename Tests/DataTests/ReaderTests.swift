@@ -227,6 +227,9 @@ import Testing
         #expect(rgb.channels == 3 && stride(from: 0, to: rgb.pixels.count, by: 3).map { rgb.pixels[$0] } == Fixture.image(0, side: 8, channels: 1).pixels)
         let grey = try ImageFolderDataset(root: temp.path + "/root", channels: 1)
         #expect(try grey.image(at: 2) == Fixture.image(0, side: 8, channels: 1))
+        // Each image knows its file, through a subset too (what `invprop embed` writes beside the rows).
+        #expect(dataset.sourcePath(at: 1) == dataset.files[1] && dataset.sourcePath(at: 3) == nil)
+        #expect(try IndexedSubset(base: dataset, indices: [2, 0]).sourcePath(at: 0) == dataset.files[2])
     }
 
     @Test func flatFolderIsUnlabelled() throws {

@@ -21,6 +21,20 @@ import Testing
         #expect(try NumpyArray(int64s: [1, 2], shape: [2]).headerDictionary.contains("'shape': (2,)"))
     }
 
+    /// The CSV has a header, one row per image in row order, exact float text, and quotes the
+    /// paths that need it (RFC 4180).
+    @Test func csvRowsFollowTheArrays() throws {
+        let plain = embeddings.csv(paths: nil).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(plain[0] == "index,label,f0,f1,f2" && plain.count == 7 + 2 && plain.last == "")
+        #expect(plain[1] == "10,0,-2.0,-1.75,-1.5" && plain[6] == "22,-1,1.75,2.0,2.25")
+        let paths = ["a.png", "b,c.png", "say \"hi\".png", "d.png", "e.png", "f.png", "g.png"]
+        let withPaths = embeddings.csv(paths: paths).split(separator: "\n")
+        #expect(withPaths[0] == "index,path,label,f0,f1,f2")
+        #expect(withPaths[1] == "10,a.png,0,-2.0,-1.75,-1.5")
+        #expect(withPaths[2] == "11,\"b,c.png\",1,-1.25,-1.0,-0.75")
+        #expect(withPaths[3].hasPrefix("12,\"say \"\"hi\"\".png\",2,"))
+    }
+
     @Test func roundTripsThroughOurReader() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

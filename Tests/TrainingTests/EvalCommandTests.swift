@@ -127,6 +127,9 @@ struct EvalCommandTests {
         #expect(head.count == 400 && head.dimension == 128 && head.indices == Array(0..<400))
         #expect(backbone.count == 400 && backbone.dimension == 64 && backbone.labels == head.labels)
         #expect(Set(head.labels) == [0, 1, 2, 3])
+        let csv = try String(contentsOfFile: output + "/test-head.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 401 && csv[0].hasPrefix("index,label,f0,") && csv[1].split(separator: ",").count == 2 + 128)
+        #expect(!FileManager.default.fileExists(atPath: output + "/test-head_paths.txt"), "shapes images have no files")
     }
 
     @Test("neighbors writes both montages with captions and the propagated positives InvP would choose")

@@ -41,6 +41,13 @@ public struct ConcatenatedDataset: ImageDataset {
         return parts[part].label(at: local)
     }
 
+    /// The file of image `index` in its part.
+    public func sourcePath(at index: Int) -> String? {
+        guard index >= 0 && index < count else { return nil }
+        let (part, local) = locate(index)
+        return parts[part].sourcePath(at: local)
+    }
+
     /// (part, index within it) for a valid global index.
     private func locate(_ index: Int) -> (Int, Int) {
         var local = index
@@ -87,4 +94,6 @@ public struct ChannelConvertedDataset: ImageDataset {
 
     /// The base dataset's label.
     public func label(at index: Int) -> Int? { base.label(at: index) }
+    /// The base's file.
+    public func sourcePath(at index: Int) -> String? { base.sourcePath(at: index) }
 }

@@ -95,6 +95,9 @@ public struct ImageFolderDataset: ImageDataset {
         }
     }
 
+    /// The path of file `index`.
+    public func sourcePath(at index: Int) -> String? { files.indices.contains(index) ? files[index] : nil }
+
     /// The class index of file `index`, nil for a flat folder.
     public func label(at index: Int) -> Int? {
         index >= 0 && index < labels.count ? labels[index] : nil

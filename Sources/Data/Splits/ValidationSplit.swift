@@ -133,6 +133,9 @@ public struct IndexedSubset: ImageDataset {
         return try base.image(at: indices[index])
     }
 
+    /// The base's file for position `index` of the selection.
+    public func sourcePath(at index: Int) -> String? { indices.indices.contains(index) ? base.sourcePath(at: indices[index]) : nil }
+
     /// The label at position `index` of the selection.
     public func label(at index: Int) -> Int? {
         guard index >= 0 && index < indices.count else { return nil }

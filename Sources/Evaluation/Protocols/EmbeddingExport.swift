@@ -22,6 +22,9 @@ public struct EmbeddingExport: Sendable {
         let f = try session.features(split, backbone: layers.contains(.backbone), head: layers.contains(.head))
         // Unlabelled images get -1, which numpy users filter with `labels >= 0`.
         let labels = f.labels ?? [Int](repeating: -1, count: f.indices.count)
+        let data = try session.dataset(split)
+        let paths = f.indices.map { data.sourcePath(at: $0) }
+        let hasPaths = paths.allSatisfy { $0 != nil }
         var written: [String] = []
         for layer in layers {
             let embeddings = try Embeddings(features: (layer == .head ? f.head : f.backbone) ?? [],
@@ -29,6 +32,14 @@ public struct EmbeddingExport: Sendable {
                                             indices: f.indices, labels: labels)
             let name = "\(split.rawValue)-\(layer.rawValue)"
             written += try embeddings.writeNumpy(directory: directory, name: name)
+            let csv = (directory as NSString).appendingPathComponent(name + ".csv")
+            try write(embeddings.csv(paths: hasPaths ? paths.map { $0! } : nil), to: csv)
+            written.append(csv)
+            if hasPaths {
+                let list = (directory as NSString).appendingPathComponent(name + "_paths.txt")
+                try write(paths.map { $0! }.joined(separator: "\n") + "\n", to: list)
+                written.append(list)
+            }
             let path = (directory as NSString).appendingPathComponent(name + ".safetensors")
             try embeddings.writeSafeTensors(to: path, metadata: [
                 "checkpoint": session.checkpointPath, "dataset": session.datasetName, "split": split.rawValue,
@@ -37,5 +48,34 @@ public struct EmbeddingExport: Sendable {
             written.append(path)
         }
         return written
+    }
+
+    /// Writes `text` to `path`, naming the file when it cannot.
+    private func write(_ text: String, to path: String) throws {
+        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw EvaluationError(.file, "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+extension Embeddings {
+    /// One row per image: `index,path,label,f0,…,f{D−1}` (the path column only when `paths`
+    /// are given; labels −1 when unknown), with a header row; fields quoted as RFC 4180 says.
+    public func csv(paths: [String]?) -> String {
+        func quoted(_ field: String) -> String {
+            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+        }
+        let columns = ["index"] + (paths == nil ? [] : ["path"]) + ["label"] + (0..<dimension).map { "f\($0)" }
+        var lines = [columns.joined(separator: ",")]
+        lines.reserveCapacity(count + 1)
+        for row in 0..<count {
+            var fields = [String(indices[row])]
+            if let paths { fields.append(quoted(paths[row])) }
+            fields.append(String(labels[row]))
+            fields += features[row * dimension..<(row + 1) * dimension].map { String($0) }
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 }
