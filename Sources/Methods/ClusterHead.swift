@@ -29,17 +29,11 @@ public final class ClusterHead: Layer {
     /// `CrossEntropyLoss(weight: w)`: Σ_i w[y_i]·ℓ_i / Σ_i w[y_i]) for f: [B, D]. Adds dL/dW and
     /// dL/db to the parameters' gradients and returns the loss and dL/df [B, D].
     public func weightedCrossEntropy(features f: [Float], targets: [Int32], classWeights: [Float]) -> (loss: Float, gradient: [Float]) {
-        let b = targets.count, k = clusterCount, d = f.count / max(b, 1)
-        let w = weight.toArray(), offsets = bias.toArray()
-        var logits = [Float](repeating: 0, count: b * k)
-        for r in 0..<b { for j in 0..<k { logits[r * k + j] = offsets[j] } }
-        f.withUnsafeBufferPointer { fp in w.withUnsafeBufferPointer { wp in logits.withUnsafeMutableBufferPointer { zp in
-            Gemm.sgemm(transA: false, transB: true, m: b, n: k, k: d, a: fp.baseAddress!, lda: d, b: wp.baseAddress!, ldb: d,
-                       beta: 1, c: zp.baseAddress!, ldc: k)
-        } } }
+        let b = targets.count, k = clusterCount
+        let logits = self.logits(f, batch: b)
         let totalWeight = targets.reduce(Float(0)) { $0 + classWeights[Int($1)] }
         var loss: Float = 0
-        var dz = [Float](repeating: 0, count: b * k)   // [B, K]
+        var dz = [Float](repeating: 0, count: b * k)   // dL/dz: [B, K]
         for r in 0..<b {
             let row = logits[r * k..<(r + 1) * k]
             let top = row.max()!
@@ -49,6 +43,27 @@ public final class ClusterHead: Layer {
             for j in 0..<k { dz[r * k + j] = share * exp(logits[r * k + j] - top) / sum }
             dz[r * k + y] -= share
         }
+        return (loss, backward(dz, features: f, batch: b))
+    }
+
+    /// z = f·Wᵀ + b: [B, K] for f: [B, D].
+    func logits(_ f: [Float], batch b: Int) -> [Float] {
+        let k = clusterCount, d = f.count / max(b, 1)
+        let w = weight.toArray(), offsets = bias.toArray()
+        var z = [Float](repeating: 0, count: b * k)
+        for r in 0..<b { for j in 0..<k { z[r * k + j] = offsets[j] } }
+        f.withUnsafeBufferPointer { fp in w.withUnsafeBufferPointer { wp in z.withUnsafeMutableBufferPointer { zp in
+            Gemm.sgemm(transA: false, transB: true, m: b, n: k, k: d, a: fp.baseAddress!, lda: d, b: wp.baseAddress!, ldb: d,
+                       beta: 1, c: zp.baseAddress!, ldc: k)
+        } } }
+        return z
+    }
+
+    /// From dL/dz [B, K]: adds dL/dW = dzᵀ·f and dL/db = Σ_rows dz to the gradients and returns
+    /// dL/df = dz·W [B, D].
+    func backward(_ dz: [Float], features f: [Float], batch b: Int) -> [Float] {
+        let k = clusterCount, d = f.count / max(b, 1)
+        let w = weight.toArray()
         var df = [Float](repeating: 0, count: b * d), dw = [Float](repeating: 0, count: k * d)
         dz.withUnsafeBufferPointer { gp in
             w.withUnsafeBufferPointer { wp in df.withUnsafeMutableBufferPointer { out in
@@ -60,10 +75,9 @@ public final class ClusterHead: Layer {
                            c: out.baseAddress!, ldc: d)
             } }
         }
-        let db = (0..<k).map { j in (0..<b).reduce(Float(0)) { $0 + dz[$1 * k + j] } }
         accumulateGradient(weight, dw)
-        accumulateGradient(bias, db)
-        return (loss, df)
+        accumulateGradient(bias, (0..<k).map { j in (0..<b).reduce(Float(0)) { $0 + dz[$1 * k + j] } })
+        return df
     }
 }
 
