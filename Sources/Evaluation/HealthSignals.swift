@@ -21,6 +21,12 @@ public struct HealthSignals: Codable, Equatable, Sendable {
     /// neighbours at the last measurement; nil the first time.
     public var neighbourStability: Double?
 
+    /// Signals as measured.
+    public init(spread: Double, effectiveRank: Double, uniformity: Double, alignment: Double? = nil, neighbourStability: Double? = nil) {
+        self.spread = spread; self.effectiveRank = effectiveRank; self.uniformity = uniformity
+        self.alignment = alignment; self.neighbourStability = neighbourStability
+    }
+
     /// The signals as diagnostics by name (`health_spread`, …), as `metrics.jsonl` records them.
     public var diagnostics: [String: Double] {
         var out = ["health_spread": spread, "health_effective_rank": effectiveRank, "health_uniformity": uniformity]
@@ -162,5 +168,36 @@ public enum HealthMeasure {
             }
         }
         return (0..<n).map { a[$0 * n + $0] }
+    }
+}
+
+/// The rule of `--stop-when-stable`: training ends after an epoch (the `minimumEpochs`-th or
+/// later) when, over the last `patience` epochs, neighbour stability rose by less than
+/// `minimumGain` and uniformity moved by less than `uniformityTolerance`: the embedding's
+/// neighbourhoods and spread have stopped changing.
+public struct StabilityStoppingRule: Sendable, Equatable {
+    /// Epochs over which the signals must have stopped improving.
+    public var patience = 2
+    /// The rise of neighbour stability over `patience` epochs below which it counts as flat.
+    public var minimumGain = 0.01
+    /// The change of uniformity over `patience` epochs below which it counts as flat.
+    public var uniformityTolerance = 0.02
+    /// No stop before this epoch.
+    public var minimumEpochs = 3
+
+    /// The rule with its defaults.
+    public init() {}
+
+    /// Whether to stop after the last epoch of `history` (one entry per epoch, oldest first);
+    /// the reason, for the user, when it does.
+    public func decide(_ history: [HealthSignals]) -> String? {
+        guard history.count >= max(minimumEpochs, patience + 1), let now = history.last,
+              let stability = now.neighbourStability else { return nil }
+        let then = history[history.count - 1 - patience]
+        guard let earlier = then.neighbourStability else { return nil }
+        let gain = stability - earlier, drift = abs(now.uniformity - then.uniformity)
+        guard gain < minimumGain, drift < uniformityTolerance else { return nil }
+        return String(format: "over the last %d epochs neighbour stability moved by %+.3f (< %.2f) and uniformity by %.3f (< %.2f)",
+                      patience, gain, minimumGain, drift, uniformityTolerance)
     }
 }

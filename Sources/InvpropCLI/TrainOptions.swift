@@ -52,6 +52,7 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "Run the kNN monitor every N epochs (0: never).") var knnEvery: Int?
     @Option(help: "kNN monitor training features: bank (the paper's), recompute (evaluation transform) or both.") var knnFeatures: MonitorFeatures?
     @Option(help: "Training images whose embeddings give the label-free health signals each epoch (default 1024; 0: off).") var healthSample: Int?
+    @Flag(help: "End training when neighbour stability and uniformity stop changing (docs/health.md); the test split is then scored.") var stopWhenStable = false
     @Option(help: "Also checkpoint every N steps inside an epoch (0: epoch ends only).") var checkpointEvery: Int?
     @Flag(help: "Do not log positive purity.") var noPurity = false
 
@@ -112,6 +113,7 @@ struct TrainOptions: ParsableArguments {
         if let knnEvery { c.knnEvery = knnEvery }
         if let knnFeatures { c.monitorFeatures = knnFeatures }
         if let healthSample { c.healthSample = healthSample }
+        if stopWhenStable { c.stopWhenStable = true }
         if let checkpointEvery { c.checkpointEverySteps = checkpointEvery }
         if noPurity { c.purity = false }
     }

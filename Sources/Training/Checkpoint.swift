@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Methods
 import Models
@@ -31,6 +32,10 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     /// The health sample's neighbour lists at the last measurement ([S × k]), for the next
     /// epoch's neighbour stability (nil before the first, and in older checkpoints).
     public var healthNeighbours: [Int32]?
+    /// The health signals of every completed epoch, oldest first (`--stop-when-stable` reads them).
+    public var healthHistory: [HealthSignals]?
+    /// The epoch after which `--stop-when-stable` ended the run (nil: it did not).
+    public var stoppedWhenStableAfter: Int?
     /// A fresh start.
     public init() {}
 

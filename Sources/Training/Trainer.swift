@@ -84,6 +84,8 @@ public final class Trainer {
     /// With a validation split, whether the last epoch also scores the test split (the screening
     /// of `invprop tune` turns it off: choosing must never read test).
     public var scoresTestAtEnd = true
+    /// The rule `--stop-when-stable` applies (tests loosen it).
+    public var stoppingRule = StabilityStoppingRule()
     /// Seconds of the current epoch's steps by phase (not checkpointed; see `EpochRecord.phaseSeconds`).
     var phases = PhaseClock()
 
@@ -223,7 +225,7 @@ public final class Trainer {
             defer { clock = now }
             return Double(now - clock) / 1e9
         }
-        while progress.epoch < config.epochs {
+        while progress.epoch < config.epochs, progress.stoppedWhenStableAfter == nil {
             let e = progress.epoch
             let iterator = loader.epoch(e, skippingBatches: progress.stepInEpoch)
             // Throughput counts the whole loop: waiting for the loader, the network, the loss and
@@ -359,14 +361,23 @@ public final class Trainer {
         record.diagnostics = method.epochDiagnostics(epoch: e + 1, counts: progress.epochCounts ?? [:])
         try method.finishEpoch(e + 1)   // after its diagnostics, which may read the epoch's state
         let healthStarted = DispatchTime.now().uptimeNanoseconds
+        var stopReason: String?
         if let health = try measureHealth(epoch: e + 1, precision: precision) {
             record.diagnostics.merge(health.diagnostics) { _, new in new }
             record.diagnostics["health_seconds"] = Double(DispatchTime.now().uptimeNanoseconds - healthStarted) / 1e9
             if let warning = health.collapseWarning { observer?.note("warning after epoch \(e + 1): \(warning)") }
+            progress.healthHistory = (progress.healthHistory ?? []) + [health]
+            if config.stopWhenStable == true, e + 1 < config.epochs, let reason = stoppingRule.decide(progress.healthHistory!) {
+                stopReason = reason
+            }
         }
         record.phaseSeconds = phases.seconds
         phases = PhaseClock()
-        let isLast = e + 1 == config.epochs
+        if let stopReason {
+            progress.stoppedWhenStableAfter = e + 1
+            observer?.note("--stop-when-stable: ending after epoch \(e + 1) of \(config.epochs): \(stopReason)")
+        }
+        let isLast = e + 1 == config.epochs || stopReason != nil
         if config.knnEvery > 0, (e + 1) % config.knnEvery == 0 || isLast {
             let started = DispatchTime.now().uptimeNanoseconds
             // With a validation split the monitor scores it; the test split is scored once, by

@@ -114,6 +114,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// 1 024; 0: none).
     public var healthSample: Int?
 
+    /// End the run when the health signals stop changing (`StabilityStoppingRule`; nil: off).
+    public var stopWhenStable: Bool?
+
     /// The health sample in force.
     public var resolvedHealthSample: Int { healthSample ?? 1024 }
 
@@ -138,6 +141,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if let trainSubset, trainSubset < batchSize { throw fail("--train-subset \(trainSubset) is smaller than the batch size \(batchSize)") }
         guard knnK >= 1, knnTemperature > 0, knnEvery >= 0 else { throw fail("--knn-k must be ≥ 1, --knn-temperature > 0, --knn-every ≥ 0") }
         if let healthSample, healthSample < 0 || healthSample == 1 { throw fail("--health-sample must be 0 (off) or ≥ 2, got \(healthSample)") }
+        if stopWhenStable == true, resolvedHealthSample == 0 { throw fail("--stop-when-stable reads the health signals; it needs --health-sample above 0") }
         guard checkpointEverySteps >= 0 else { throw fail("--checkpoint-every must be ≥ 0") }
         guard warmupEpochs >= 0, warmupEpochs < Double(epochs) else { throw fail("--lr-warmup must be in [0, epochs), got \(warmupEpochs)") }
         if let cropScaleMinimum, !(cropScaleMinimum > 0 && cropScaleMinimum <= 1) {
