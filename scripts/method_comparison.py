@@ -4,11 +4,8 @@ Each group is LABEL=GLOB; the glob's runs are that method's seeds. Per group, me
 (min–max) over seeds of: the validation kNN top-1 after the last epoch (recomputed training
 features; bank where the method keeps one), the test kNN top-1 scored once at the end
 (recomputed), the fast linear probe and the 1 %-label fine-tuning on checkpoint-best (top-1,
-percent), and k-means clustering of the head (NMI, ARI, accuracy). With --timing LABEL=RUN (a
-2-epoch run of that method trained alone, with its process's wall time in RUN/total_seconds):
-the start-up seconds (data, the initial network's feature pass, k-means), the seconds per epoch
-(training and monitor), and the validation kNN (recomputed) the group's runs reach within each
-of --budgets minutes at that pace. Standard library only.
+percent), and k-means clustering of the head (NMI, ARI, accuracy). The same runs against time:
+scripts/time_to_accuracy.py with --pace. Standard library only.
 
     python3 scripts/method_comparison.py "InvP=runs/methods/cmp/invp-s[0-9]" "NPID=runs/methods/cmp/npid-s[0-9]"
 """
@@ -51,20 +48,16 @@ def group_runs(spec):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("groups", nargs="+")
-    parser.add_argument("--timing", action="append", default=[], help="LABEL=RUN trained alone, for seconds per epoch")
-    parser.add_argument("--budgets", default="2,4,6,8")
     args = parser.parse_args()
     print("| method | seeds | validation kNN, recomputed | validation kNN, bank | test kNN once, recomputed | "
           "linear probe (fast) | 1 % labels | NMI | ARI | cluster accuracy |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    curves = {}
     for spec in args.groups:
         label, runs = group_runs(spec)
         last, linear, semi, clusters = [], [], [], []
         for run in runs:
             rows = metrics(run)
             last.append(rows[-1])
-            curves.setdefault(label, []).append(rows)
             linear.append(top1(read_json(os.path.join(run, "eval-linear-fast.json"))))
             semi.append(top1(read_json(os.path.join(run, "eval-semisup-1%.json"))))
             clusters.append(read_json(os.path.join(run, "eval-cluster.json")) or {})
@@ -72,27 +65,6 @@ def main():
         print(f"| {label} | {len(runs)} | {col('knn_recomputed_top1')} | {col('knn_top1')} | {col('test_knn_recomputed_top1')} | "
               f"{spread(linear, scale=100)} | {spread(semi, scale=100)} | {spread([c.get('nmi') for c in clusters], 3)} | "
               f"{spread([c.get('ari') for c in clusters], 3)} | {spread([c.get('accuracy') for c in clusters], scale=100)} |")
-    if not args.timing:
-        return
-    budgets = [float(b) for b in args.budgets.split(",")]
-    print()
-    print("| method | start-up s | seconds per epoch | " + " | ".join(f"{b:g} min" for b in budgets) + " |")
-    print("|---|---|---|" + "---|" * len(budgets))
-    for spec in args.timing:
-        label, run = spec.split("=", 1)
-        rows = metrics(run)
-        # The timing run trained alone for 2 epochs; `total_seconds` is the whole process's wall time.
-        per_epoch = rows[-1]["wall_seconds"] - rows[-2]["wall_seconds"]
-        startup = float(open(os.path.join(run, "total_seconds")).read()) - rows[-1]["wall_seconds"]
-        cells = []
-        for budget in budgets:
-            reached = []
-            for seed_rows in curves.get(label, []):
-                within = [r.get("knn_recomputed_top1") for r in seed_rows if (startup + r["epoch"] * per_epoch) / 60 <= budget + 1e-9]
-                within = [v for v in within if v is not None]
-                reached.append(max(within) if within else None)
-            cells.append(spread(reached))
-        print(f"| {label} | {startup:.0f} | {per_epoch:.0f} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,11 @@ spread (min–max over seeds) of the best kNN reached by each time budget, for t
 for recomputed training features, and the minutes each seed needed to pass a target. With
 --epochs, a second table gives the same at equal epochs (the end of each listed epoch), with
 each seed's recomputed kNN; with --phases N, the seconds of each phase of epoch N per run.
-Standard library only.
+With --pace LABEL=RUN, that group's minutes come from RUN instead of its own runs: a 2-epoch run of
+the same settings trained alone, with its whole process's wall time in RUN/total_seconds; epoch e
+then ends at start-up + e × seconds per epoch (start-up: the process's time before its first
+step and after its last epoch; seconds per epoch: epoch 2's, training and monitor), for runs
+that shared the machine. Standard library only.
 
     python3 scripts/time_to_accuracy.py --svg docs/images/time-to-accuracy.svg \\
         "InvP, CPU preset=runs/tta/invp-cpu-s*" "NPID, CPU preset=runs/tta/npid-cpu-s*"
@@ -23,6 +27,14 @@ def load(run):
         sys.exit(f"{run}: no metrics.jsonl")
     rows = [json.loads(line) for line in open(path) if line.strip()]
     return [r for r in rows if "wall_seconds" in r]
+
+
+def pace(run):
+    """(start-up seconds, seconds per epoch) of a 2-epoch run trained alone."""
+    rows = load(run)
+    per_epoch = rows[-1]["wall_seconds"] - rows[-2]["wall_seconds"]
+    startup = float(open(os.path.join(run, "total_seconds")).read()) - rows[-1]["wall_seconds"]
+    return startup, per_epoch
 
 
 def best_by(rows, key, minutes):
@@ -137,6 +149,7 @@ def main():
     parser.add_argument("--epochs", help="also tabulate these epochs (comma-separated) at equal epochs")
     parser.add_argument("--phases", type=int, help="also list each run's phase seconds in this epoch")
     parser.add_argument("--svg", help="write the plot here")
+    parser.add_argument("--pace", action="append", default=[], help="LABEL=RUN: minutes from a run trained alone (see above)")
     parser.add_argument("--title", default="Fashion-MNIST: weighted kNN top-1 against wall-clock time (2 cores)")
     args = parser.parse_args()
     groups = []
@@ -146,6 +159,15 @@ def main():
         if not runs:
             sys.exit(f"{spec}: no run matches")
         groups.append((label, runs))
+    for spec in args.pace:
+        label, _, run = spec.rpartition("=")
+        startup, per_epoch = pace(run)
+        print(f"{label}: start-up {startup:.0f} s, {per_epoch:.0f} s per epoch (alone, {run})", file=sys.stderr)
+        for group_label, runs in groups:
+            if group_label == label:
+                for _, rows in runs:
+                    for r in rows:
+                        r["wall_seconds"] = startup + r["epoch"] * per_epoch
     budgets = [float(b) for b in args.budgets.split(",")]
     longest = max(rows[-1]["wall_seconds"] / 60 for _, runs in groups for _, rows in runs if rows)
     budgets = [b for b in budgets if b <= longest + 1e-9] or budgets[:1]
