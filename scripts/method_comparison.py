@@ -9,17 +9,9 @@ scripts/time_to_accuracy.py with --pace. Standard library only.
 
     python3 scripts/method_comparison.py "InvP=runs/methods/cmp/invp-s[0-9]" "NPID=runs/methods/cmp/npid-s[0-9]"
 """
-import argparse, glob, json, os, statistics, sys
+import argparse, glob, json, os, sys
 
-
-def spread(values, digits=2, scale=1.0):
-    values = [v * scale for v in values if v is not None]
-    if not values:
-        return "–"
-    mean = statistics.fmean(values)
-    if len(values) == 1:
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+from time_to_accuracy import summary as spread
 
 
 def read_json(path):

@@ -50,14 +50,15 @@ def first_past(rows, key, target):
     return None
 
 
-def summary(values):
-    values = [v for v in values if v is not None]
+def summary(values, digits=2, scale=1.0):
+    """Mean and (min–max) of the values that are not None, each times `scale`; "–" for none."""
+    values = [v * scale for v in values if v is not None]
     if not values:
         return "–"
     mean = statistics.fmean(values)
     if len(values) == 1:
-        return f"{mean:.2f}"
-    return f"{mean:.2f} ({min(values):.2f}–{max(values):.2f})"
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def svg_plot(groups, key_styles, path, title):
