@@ -23,6 +23,7 @@ func shapesConfig(images: Int = 1024, epochs: Int = 8) -> TrainingConfig {
     c.knnK = 20
     c.workers = 1
     c.threads = 2
+    c.healthSample = 256   // the signals run every epoch; a small sample keeps the suite quick
     return c
 }
 
