@@ -13,13 +13,16 @@ struct CoKeCommandOptions: ParsableArguments {
 
     /// Sets the options given here on `c`.
     func apply(to c: inout TrainingConfig) throws {
-        var coke = c.coke ?? CoKeConfig()
+        var coke = c.methodOptions?.coke ?? CoKeConfig()
         if let cokeClusters { coke.clusters = try parseList(cokeClusters, option: "--coke-clusters") }
         if let cokeTemperature { coke.temperature = cokeTemperature }
         if let cokeDualLr { coke.dualLearningRate = cokeDualLr }
         if let cokeRatio { coke.ratio = cokeRatio }
         if let cokeBeta { coke.beta = cokeBeta }
         if let predictorWidth { coke.predictorWidth = predictorWidth }
-        if coke != (c.coke ?? CoKeConfig()) { c.coke = coke }
+        guard coke != (c.methodOptions?.coke ?? CoKeConfig()) else { return }
+        var options = c.methodOptions ?? MethodOptions()
+        options.coke = coke
+        c.methodOptions = options
     }
 }

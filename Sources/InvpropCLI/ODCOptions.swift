@@ -13,13 +13,16 @@ struct ODCCommandOptions: ParsableArguments {
 
     /// Sets the options given here on `c`.
     func apply(to c: inout TrainingConfig) {
-        var odc = c.odc ?? ODCConfig()
+        var odc = c.methodOptions?.odc ?? ODCConfig()
         if let clusters { odc.clusters = clusters }
         if let minClusterSize { odc.minimumClusterSize = minClusterSize }
         if let centroidInterval { odc.centroidInterval = centroidInterval }
         if let odcMemoryMomentum { odc.memoryMomentum = odcMemoryMomentum }
         if let reweightPower { odc.reweightPower = reweightPower }
         if let headMomentum { odc.headMomentum = headMomentum }
-        if odc != (c.odc ?? ODCConfig()) { c.odc = odc }
+        guard odc != (c.methodOptions?.odc ?? ODCConfig()) else { return }
+        var options = c.methodOptions ?? MethodOptions()
+        options.odc = odc
+        c.methodOptions = options
     }
 }

@@ -102,7 +102,7 @@ public final class CoKe: TrainingMethod {
 
     /// The registry's constructor.
     convenience init(setup: MethodSetup) throws {
-        try self.init(config: setup.coke, datasetSize: setup.datasetSize, dimension: setup.dimension,
+        try self.init(config: setup.options.coke ?? CoKeConfig(), datasetSize: setup.datasetSize, dimension: setup.dimension,
                       backboneWidth: setup.backboneWidth, seed: setup.seed)
     }
 

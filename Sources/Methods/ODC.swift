@@ -69,7 +69,7 @@ public final class OnlineDeepClustering: TrainingMethod {
 
     /// The registry's constructor.
     convenience init(setup: MethodSetup) throws {
-        try self.init(config: setup.odc, datasetSize: setup.datasetSize, dimension: setup.dimension, seed: setup.seed)
+        try self.init(config: setup.options.odc ?? ODCConfig(), datasetSize: setup.datasetSize, dimension: setup.dimension, seed: setup.seed)
     }
 
     // MARK: TrainingMethod

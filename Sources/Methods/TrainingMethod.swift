@@ -45,10 +45,8 @@ public struct MethodLoss: Sendable {
 public struct MethodSetup: Sendable {
     /// Memory-bank method options (τ, m, M, k, L, P, λ, warm-up, …); NPID reads τ and m.
     public var invp: InvPConfig
-    /// ODC's options.
-    public var odc = ODCConfig()
-    /// CoKe's options.
-    public var coke = CoKeConfig()
+    /// The options of the methods that have their own (ODC's, CoKe's).
+    public var options = MethodOptions()
     /// Width of the backbone's pooled features (CoKe's predictor's hidden width by default).
     public var backboneWidth = 0
     /// N, the number of training images (memory-bank rows), and D, the embedding width.

@@ -64,7 +64,7 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
 ///
 /// Layout: model tensors at top level; `optimizer.momentum.<param>`; the method's state as
 /// `method.<name>` (InvP: `method.bank` [N, D] F32 and `method.table` [N, k] I32); the method's
-/// own layers as `method_module.<PyTorch name>` (ODC: `method_module.head.fc_cls.weight`). Metadata: `format`, `config` (JSON), `progress` (JSON), and the
+/// own layers as `method_module.<PyTorch name>` (e.g. a classification head's `method_module.head.fc_cls.weight`). Metadata: `format`, `config` (JSON), `progress` (JSON), and the
 /// architecture keys `arch`, `stem`, `in_channels`, `width`, `head`, `out_dim`.
 public enum Checkpoint {
     /// The format tag written into every checkpoint.

@@ -157,8 +157,7 @@ public final class Trainer {
         let d = config.model.head == .none ? config.model.featureDimension : config.model.outputDimension
         var setup = MethodSetup(invp: config.invp, datasetSize: n, dimension: d, seed: config.seed,
                                 diagnosticLabels: config.purity ? trainLabels : nil)
-        setup.odc = config.odc ?? ODCConfig()
-        setup.coke = config.coke ?? CoKeConfig()
+        setup.options = config.methodOptions ?? MethodOptions()
         setup.backboneWidth = config.model.featureDimension
         do { method = try MethodRegistry.make(config.method, setup: setup) } catch let error as MethodsError {
             throw TrainingError.invalidOption("\(error)")

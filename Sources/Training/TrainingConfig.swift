@@ -71,10 +71,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var method: String = MethodRegistry.defaultName
     /// InvP options (τ, m, M, k, L, P, λ, warm-up, …); τ and m also serve NPID.
     public var invp = InvPConfig()
-    /// ODC's options (nil: its defaults).
-    public var odc: ODCConfig?
-    /// CoKe's options (nil: its defaults).
-    public var coke: CoKeConfig?
+    /// The options of the methods that have their own (nil: every method's defaults).
+    public var methodOptions: MethodOptions?
     /// Epochs and batch size.
     public var epochs: Int = 15, batchSize: Int = 128
     /// SGD settings.
@@ -156,8 +154,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             guard unmix.beta > 0, unmix.beta.isFinite else { throw fail("--unmix-beta must be > 0, got \(unmix.beta)") }
         }
         do {   // the checks against the number of images wait for the data (Trainer)
-            try odc?.validate(datasetSize: .max)
-            try coke?.validate(datasetSize: .max)
+            try methodOptions?.validate(datasetSize: .max)
         } catch let error as MethodsError { throw fail(error.description) }
         try model.validate()
     }

@@ -18,10 +18,12 @@ import Testing
         odc.clusters = 8
         odc.minimumClusterSize = 4
         odc.centroidInterval = 3
-        c.odc = odc
+        var options = MethodOptions()
+        options.odc = odc
         var coke = CoKeConfig()
         coke.clusters = [6, 10]
-        c.coke = coke
+        options.coke = coke
+        c.methodOptions = options
         return c
     }
 
@@ -64,7 +66,7 @@ import Testing
         unmix.unmix = UnMixOptions()
         #expect(throws: TrainingError.self) { try Trainer(config: unmix, runDirectory: temporaryRunDirectory("odc-unmix"), resume: false) }
         var tooMany = config("odc")
-        tooMany.odc?.clusters = 1000
+        tooMany.methodOptions?.odc?.clusters = 1000
         do {
             _ = try Trainer(config: tooMany, runDirectory: temporaryRunDirectory("odc-k"), resume: false)
             Issue.record("K above N was accepted")
