@@ -3,7 +3,8 @@ runs that logged both, per run and epoch the signals beside validation kNN (reco
 Spearman rank correlation of each signal with validation kNN over the epochs (mean and range over
 runs), and the epoch where `--stop-when-stable`'s rule (Sources/Evaluation/HealthSignals.swift,
 StabilityStoppingRule: patience 2, stability gain < 0.01, uniformity drift < 0.02, epoch ≥ 3)
-would have ended each run, against its best validation epoch. Standard library only.
+would have ended each run, against its best validation epoch; and what measuring the signals
+cost (`health_seconds`). Standard library only.
 
     python3 scripts/health_tracking.py runs/methods/health/invp-s*
 """
@@ -58,9 +59,10 @@ def main():
     correlations = {s: [] for s in SIGNALS}
     print("| run | epoch | validation kNN | spread | effective rank | uniformity | alignment | neighbour stability |")
     print("|---|---|---|---|---|---|---|---|")
-    stops = []
+    stops, costs = [], []
     for run in runs:
         rows = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl")) if l.strip()]
+        costs += [(r["health_seconds"], r["health_seconds"] / (r["wall_seconds"] / r["epoch"])) for r in rows if "health_seconds" in r]
         for r in rows:
             cells = [f"{r[k]:.3f}" if r.get(k) is not None else "–" for k in SIGNALS]
             print(f"| {os.path.basename(run)} | {r['epoch']} | {r.get(KNN, float('nan')):.2f} | " + " | ".join(cells) + " |")
@@ -72,6 +74,9 @@ def main():
         best = max(rows, key=lambda r: r.get(KNN, -1))
         stops.append((os.path.basename(run), rule_stop(rows), best["epoch"], len(rows), best.get(KNN),
                       next((r.get(KNN) for r in rows if r["epoch"] == rule_stop(rows)), None)))
+    if costs:
+        print(f"\nmeasuring cost: {min(c[0] for c in costs):.2f}–{max(c[0] for c in costs):.2f} s an epoch, "
+              f"{100 * statistics.fmean(c[1] for c in costs):.2f} % of the mean epoch on average")
     print()
     print("| signal | Spearman ρ with validation kNN over epochs, mean (min–max) |")
     print("|---|---|")
