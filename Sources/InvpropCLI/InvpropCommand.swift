@@ -6,6 +6,6 @@ public struct InvpropCommand: ParsableCommand {
         commandName: "invprop",
         abstract: "Self-supervised visual representations with Invariance Propagation, on a CPU.",
         subcommands: [TrainCommand.self, EvalCommand.self, EmbedCommand.self, NeighborsCommand.self, ReportCommand.self,
-                      DatasetsCommand.self, BenchCommand.self, TuneCommand.self])
+                      DatasetsCommand.self, BenchCommand.self, TuneCommand.self, CurateCommand.self])
     public init() {}
 }

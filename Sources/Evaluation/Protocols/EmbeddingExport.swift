@@ -33,11 +33,11 @@ public struct EmbeddingExport: Sendable {
             let name = "\(split.rawValue)-\(layer.rawValue)"
             written += try embeddings.writeNumpy(directory: directory, name: name)
             let csv = (directory as NSString).appendingPathComponent(name + ".csv")
-            try write(embeddings.csv(paths: hasPaths ? paths.map { $0! } : nil), to: csv)
+            try writeText(embeddings.csv(paths: hasPaths ? paths.map { $0! } : nil), to: csv)
             written.append(csv)
             if hasPaths {
                 let list = (directory as NSString).appendingPathComponent(name + "_paths.txt")
-                try write(paths.map { $0! }.joined(separator: "\n") + "\n", to: list)
+                try writeText(paths.map { $0! }.joined(separator: "\n") + "\n", to: list)
                 written.append(list)
             }
             let path = (directory as NSString).appendingPathComponent(name + ".safetensors")
@@ -50,11 +50,21 @@ public struct EmbeddingExport: Sendable {
         return written
     }
 
-    /// Writes `text` to `path`, naming the file when it cannot.
-    private func write(_ text: String, to path: String) throws {
-        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw EvaluationError(.file, "cannot write \(path): \(error.localizedDescription)")
-        }
+}
+
+/// Writing comma-separated files.
+enum CSV {
+    /// `text` as one CSV field, quoted as RFC 4180 says when it holds a comma, quote or line break.
+    static func field(_ text: String) -> String {
+        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+}
+
+/// Writes `text` to `path`, naming the file when it cannot.
+func writeText(_ text: String, to path: String) throws {
+    do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+        throw EvaluationError(.file, "cannot write \(path): \(error.localizedDescription)")
     }
 }
 
@@ -62,16 +72,12 @@ extension Embeddings {
     /// One row per image: `index,path,label,f0,…,f{D−1}` (the path column only when `paths`
     /// are given; labels −1 when unknown), with a header row; fields quoted as RFC 4180 says.
     public func csv(paths: [String]?) -> String {
-        func quoted(_ field: String) -> String {
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
-        }
         let columns = ["index"] + (paths == nil ? [] : ["path"]) + ["label"] + (0..<dimension).map { "f\($0)" }
         var lines = [columns.joined(separator: ",")]
         lines.reserveCapacity(count + 1)
         for row in 0..<count {
             var fields = [String(indices[row])]
-            if let paths { fields.append(quoted(paths[row])) }
+            if let paths { fields.append(CSV.field(paths[row])) }
             fields.append(String(labels[row]))
             fields += features[row * dimension..<(row + 1) * dimension].map { String($0) }
             lines.append(fields.joined(separator: ","))

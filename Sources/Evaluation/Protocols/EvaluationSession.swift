@@ -165,12 +165,28 @@ public final class EvaluationSession {
         trainIndices = try TrainValidationSplit(total: train.count, validation: isTrainingDataset ? description.validation : nil,
                                                 labelled: train.classCount != nil, trainLimit: limit, seed: description.validationSeed ?? 0).training
         evalTransformName = options.evalTransform ?? description.evalTransform
-        let precisionName = options.precision ?? description.precision
+        precision = try Self.precision(named: options.precision ?? description.precision)
+    }
+
+    /// The data type `name` (fp32, bf16 or auto: bf16 where the CPU computes it natively) names.
+    public static func precision(named name: String) throws -> DType {
         let native: DType = ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32
-        guard let p = ["fp32": DType.f32, "bf16": .bf16, "auto": native][precisionName] else {
-            throw EvaluationError(.invalidArgument, "--precision must be fp32, bf16 or auto, got \(precisionName)")
+        guard let p = ["fp32": DType.f32, "bf16": .bf16, "auto": native][name] else {
+            throw EvaluationError(.invalidArgument, "--precision must be fp32, bf16 or auto, got \(name)")
         }
-        precision = p
+        return p
+    }
+
+    /// The network of the checkpoint at `path` (a file or a run directory), without opening any
+    /// dataset: for commands that bring their own images (`invprop curate`).
+    public static func loadNetwork(checkpoint path: String) throws -> (path: String, description: CheckpointDescription, model: ResNet) {
+        let file = try resolveCheckpoint(path)
+        let archive: TensorArchive
+        do { archive = try TensorArchive(contentsOf: file) } catch {
+            throw EvaluationError(.file, "cannot read checkpoint \(file): \(error)")
+        }
+        let description = try CheckpointDescription(archive: archive, path: file)
+        return (file, description, try loadModel(archive: archive, description: description, path: file))
     }
 
     /// Builds the configured network and loads the weights strictly; a checkpoint whose tensors
