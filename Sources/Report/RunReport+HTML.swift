@@ -12,6 +12,7 @@ extension RunReport {
         page += summarySection()
         page += trainingSection()
         page += evaluationSection()
+        page += mapSection()
         page += montageSection()
         page += configurationSection()
         page += "<footer>Written by <code>invprop report</code>; self-contained: it needs no network access.</footer>\n"

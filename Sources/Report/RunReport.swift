@@ -4,7 +4,7 @@ import RunFormat
 /// The contents of a training run directory, ready to render as one self-contained HTML page.
 ///
 /// Files read (see docs/report.md): `metrics.jsonl` (required), `config.json`, `eval-*.json`,
-/// `montages/*.png` with optional `montages/<name>.json` captions (all optional).
+/// `montages/*.png` with optional `montages/<name>.json` captions, `embedding-map.json` (all optional).
 public struct RunReport: Sendable {
     /// The run directory the report was loaded from.
     public var runDirectory: URL
@@ -18,6 +18,8 @@ public struct RunReport: Sendable {
     public var evaluations: [EvaluationResult]
     /// The montage PNGs, sorted by file name.
     public var montages: [MontageFigure]
+    /// `embedding-map.json`, nil when the run has none.
+    public var map: EmbeddingMapFile?
 
     /// The name of the page `write()` creates in the run directory.
     public static let fileName = "report.html"
@@ -41,7 +43,8 @@ public struct RunReport: Sendable {
             configuration: configuration,
             epochs: epochs,
             evaluations: try RunFiles.loadEvaluations(in: runDirectory),
-            montages: try RunFiles.loadMontages(in: runDirectory))
+            montages: try RunFiles.loadMontages(in: runDirectory),
+            map: try EmbeddingMapFile.load(in: runDirectory))
     }
 
     /// Writes the page to `file` atomically (a temporary file renamed into place).

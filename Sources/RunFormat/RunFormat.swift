@@ -15,6 +15,8 @@ public enum RunFileName {
     public static let bestCheckpoint = "checkpoint-best.safetensors"
     /// The checkpoints in the order `invprop eval RUN` prefers them.
     public static let checkpointsByPreference = [bestCheckpoint, lastCheckpoint]
+    /// The 2-D map of the embeddings (PCA) that `invprop report` draws.
+    public static let embeddingMap = "embedding-map.json"
 }
 
 /// Keys of a training checkpoint (a safetensors file).

@@ -4,6 +4,7 @@ import Foundation
 import InvpropCLI
 import Models
 import NN
+import Report
 import SafeTensors
 import Testing
 import Training
@@ -150,8 +151,14 @@ struct EvalCommandTests {
             #expect(inspection.positives.count == 20 && !inspection.candidates.isEmpty)
             #expect(inspection.positives.map(\.similarity) == inspection.positives.map(\.similarity).sorted())
         }
-        try invprop(["report", directory.path])
+        try invprop(["report", directory.path, "--map-points", "100"])
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("report.html").path))
+        // The map: 100 of the 256 bank rows, evenly spaced, each with its label and a PNG thumbnail.
+        let map = try JSONDecoder().decode(EmbeddingMapFile.self, from: Data(contentsOf: directory.appendingPathComponent("embedding-map.json")))
+        #expect(map.source == "memory bank" && map.points.count == 100 && map.points[1].index == 2)
+        #expect(map.points.allSatisfy { $0.label != nil && $0.thumbnail?.hasPrefix("iVBORw0KGgo") == true })
+        #expect(map.explainedVariance.count == 2 && map.explainedVariance[0] >= map.explainedVariance[1])
+        #expect(validationMessage(["report", directory.path, "--map-points", "1"])?.contains("--map-points") == true)
     }
 
     @Test("a checkpoint whose network does not fit the dataset or its own configuration is refused, naming both")
