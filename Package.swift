@@ -53,7 +53,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Generated/README.md"], swiftSettings: optimized),
         .target(name: "InvpropCLI", dependencies: [
-            "Training", "Evaluation", "Report", "RunFormat",
+            "Training", "Evaluation", "Report", "RunFormat", "ONNXExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], resources: [.copy("Recipes")], swiftSettings: optimized),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs", "RunFormat"]),
         .testTarget(name: "ONNXExportTests", dependencies: [
-            "ONNXExport", "Models", "NN", "Tensors", "Randomness",
+            "ONNXExport", "Models", "NN", "Tensors", "Randomness", "InvpropCLI", "Training", "Evaluation",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
     ],

@@ -173,6 +173,19 @@ public final class EvaluationSession {
         precision = p
     }
 
+    /// Opens only the network of `path` (a checkpoint or a run directory, resolved as `init` does),
+    /// without its datasets: for commands that need the weights alone, such as `invprop export`.
+    /// Returns the checkpoint file used, its configuration and the loaded network.
+    public static func openNetwork(checkpoint path: String) throws -> (checkpointPath: String, description: CheckpointDescription, model: ResNet) {
+        let file = try resolveCheckpoint(path)
+        let archive: TensorArchive
+        do { archive = try TensorArchive(contentsOf: file) } catch {
+            throw EvaluationError(.file, "cannot read checkpoint \(file): \(error)")
+        }
+        let description = try CheckpointDescription(archive: archive, path: file)
+        return (file, description, try loadModel(archive: archive, description: description, path: file))
+    }
+
     /// Builds the configured network and loads the weights strictly; a checkpoint whose tensors
     /// do not fit its stated architecture is reported with both descriptions.
     static func loadModel(archive: TensorArchive, description: CheckpointDescription, path: String) throws -> ResNet {
