@@ -3,7 +3,8 @@
 // Layering (each target depends only on those below it), see docs/architecture.md:
 //   invprop (CLI) -> InvpropCLI -> Training / Evaluation -> Methods -> Models, Data -> NN
 //   -> Tensors -> Kernels (oneDNN), Codecs (libpng, libjpeg-turbo, zlib); SafeTensors, Randomness and
-//   RunFormat (run-directory file names, checkpoint and metrics keys) are leaves.
+//   RunFormat (run-directory file names, checkpoint and metrics keys) are leaves. InvpropCLI -> ONNXExport -> Models
+//   (plus the swift-protobuf runtime) writes ONNX files.
 import PackageDescription
 
 let optimized: [SwiftSetting] = [
@@ -20,6 +21,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // Runtime of the generated ONNX message types (ONNXExport only; the code is generated once
+        // and committed, see Sources/ONNXExport/Generated/README.md).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Kernels layer: the only code that talks to C libraries.
@@ -43,8 +47,13 @@ let package = Package(
         .target(name: "Methods", dependencies: ["NN", "Kernels", "Randomness"], swiftSettings: optimized),
         .target(name: "Evaluation", dependencies: ["Models", "Data", "Methods", "Kernels", "Randomness", "SafeTensors", "RunFormat"], swiftSettings: optimized),
         .target(name: "Training", dependencies: ["Models", "Data", "Methods", "Evaluation", "SafeTensors", "RunFormat"], swiftSettings: optimized),
+        // ONNXExport: a ResNet as an ONNX model; the only target that knows ONNX.
+        .target(name: "ONNXExport", dependencies: [
+            "Models", "NN", "Tensors", "Randomness",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["Generated/README.md"], swiftSettings: optimized),
         .target(name: "InvpropCLI", dependencies: [
-            "Training", "Evaluation", "Report", "RunFormat",
+            "Training", "Evaluation", "Report", "RunFormat", "ONNXExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], resources: [.copy("Recipes")], swiftSettings: optimized),
@@ -62,6 +71,10 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Methods", "Kernels", "SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI", "Report"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs", "RunFormat"]),
+        .testTarget(name: "ONNXExportTests", dependencies: [
+            "ONNXExport", "Models", "NN", "Tensors", "Randomness", "InvpropCLI", "Training", "Evaluation",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -5,7 +5,7 @@ public struct InvpropCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "invprop",
         abstract: "Self-supervised visual representations with Invariance Propagation, on a CPU.",
-        subcommands: [TrainCommand.self, EvalCommand.self, EmbedCommand.self, NeighborsCommand.self, ReportCommand.self,
-                      DatasetsCommand.self, BenchCommand.self, TuneCommand.self, CurateCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, EmbedCommand.self, ExportCommand.self, CurateCommand.self,
+                      NeighborsCommand.self, ReportCommand.self, DatasetsCommand.self, BenchCommand.self, TuneCommand.self])
     public init() {}
 }

@@ -199,6 +199,10 @@ public final class ResNet: Layer {
     public var namedCounters: [(String, Int)] { children.flatMap { prefixed($0.0, $0.1.namedCounters) } }
     public func setCounter(_ name: String, _ value: Int) { setChildCounter(children, name, value) }
 
+    /// The variance epsilon of every batch norm of the network (they share it), for exporters
+    /// that write the normalisation out as an operation of their own.
+    public var batchNormEpsilon: Float { bn1.epsilon }
+
     /// Parameters of the backbone only (no head), e.g. for a frozen-feature probe.
     public var backboneParameters: [(String, Tensor)] { namedParameters.filter { !$0.0.hasPrefix("fc.") } }
 }

@@ -8,7 +8,7 @@ import Testing
 @Suite struct CLITests {
     @Test func helpListsEveryCommand() {
         let help = InvpropCommand.helpMessage()
-        for command in ["train", "eval", "embed", "neighbors", "report", "datasets", "bench"] {
+        for command in ["train", "eval", "embed", "export", "neighbors", "report", "datasets", "bench"] {
             #expect(help.contains(command), "help lacks \(command): \(help)")
         }
         let train = InvpropCommand.helpMessage(for: TrainCommand.self)

@@ -177,9 +177,10 @@ public final class EvaluationSession {
         return p
     }
 
-    /// The network of the checkpoint at `path` (a file or a run directory), without opening any
-    /// dataset: for commands that bring their own images (`invprop curate`).
-    public static func loadNetwork(checkpoint path: String) throws -> (path: String, description: CheckpointDescription, model: ResNet) {
+    /// Opens only the network of `path` (a checkpoint or a run directory, resolved as `init` does),
+    /// without its datasets: for commands that need the weights alone, such as `invprop export`.
+    /// Returns the checkpoint file used, its configuration and the loaded network.
+    public static func openNetwork(checkpoint path: String) throws -> (checkpointPath: String, description: CheckpointDescription, model: ResNet) {
         let file = try resolveCheckpoint(path)
         let archive: TensorArchive
         do { archive = try TensorArchive(contentsOf: file) } catch {

@@ -42,7 +42,7 @@ public struct FolderCuration: Sendable {
     /// Everything that can be checked before the long work (checkpoint, folder, channels,
     /// settings, the output folder) is checked first.
     public func run(checkpoint: String, folder: String, output: String, progress: (String) -> Void = { _ in }) throws -> Outcome {
-        let network = try EvaluationSession.loadNetwork(checkpoint: checkpoint)
+        let network = try EvaluationSession.openNetwork(checkpoint: checkpoint)
         let channels = network.model.config.inputChannels
         let images = try Self.openFolder(folder, channels: channels, convert: convertChannels)
         try settings.validate(count: images.count)
@@ -60,7 +60,7 @@ public struct FolderCuration: Sendable {
                                           dimension: layer == .head ? f.headDimension : f.backboneDimension,
                                           settings: settings, progress: progress)
         let curateSeconds = Date().timeIntervalSince(curateStart)
-        let summary = CurationSummary(checkpoint: network.path, folder: folder, images: images.count, layer: layer.rawValue,
+        let summary = CurationSummary(checkpoint: network.checkpointPath, folder: folder, images: images.count, layer: layer.rawValue,
                                       settings: settings, duplicateGroups: curation.duplicateGroups.count,
                                       imagesInDuplicateGroups: curation.duplicateGroups.reduce(0) { $0 + $1.count },
                                       embedSeconds: embedSeconds, curateSeconds: curateSeconds)
