@@ -18,7 +18,7 @@ public struct CurationSettings: Codable, Equatable, Sendable {
     public var seed: UInt64
 
     /// Settings with the defaults `invprop curate` uses.
-    public init(duplicateThreshold: Float = 0.98, neighbors: Int = 10, subsetSize: Int = 1000, regions: Int = 10,
+    public init(duplicateThreshold: Float = 0.995, neighbors: Int = 10, subsetSize: Int = 1000, regions: Int = 10,
                 perRegion: Int = 10, seed: UInt64 = 0) {
         self.duplicateThreshold = duplicateThreshold; self.neighbors = neighbors; self.subsetSize = subsetSize
         self.regions = regions; self.perRegion = perRegion; self.seed = seed

@@ -19,7 +19,7 @@ struct CurateCommand: ParsableCommand {
     @Argument(help: "Run directory (its checkpoint-best.safetensors, else checkpoint-last.safetensors).") var runDirectory: String?
     @Option(help: "Checkpoint file (instead of RUN_DIR).") var checkpoint: String?
     @Option(help: "Folder of PNG/JPEG images to curate (flat, or one subfolder per class).") var folder: String
-    @Option(help: "Cosine similarity at or above which two images are near-duplicates, in [0, 1].") var threshold: Float = 0.98
+    @Option(help: "Cosine similarity at or above which two images are near-duplicates, in [0, 1].") var threshold: Float = 0.995
     @Option(help: "Nearest neighbours per image: duplicate candidates and the density's sample.") var neighbors = 10
     @Option(help: "Images in the diverse subset (default: 1000, or every image of a smaller folder).") var subset: Int?
     @Option(help: "Regions (k-means clusters of the embeddings) for typical images and outliers.") var regions = 10
