@@ -68,7 +68,10 @@ struct TrainCommand: ParsableCommand {
             throw failure(error)
         }
         progress.finishLine()
-        if summary.finished {
+        if summary.finished && c.knnEvery == 0 {
+            print("finished \(summary.completedEpochs) epochs. kNN monitor off (--knn-every 0): no accuracy measured and no "
+                  + "checkpoint-best; checkpoint-last holds the final network (invprop eval knn \(directory.path) scores it)")
+        } else if summary.finished {
             let last = summary.lastRecord
             let split = last?.monitorSplit ?? "test"
             var knn = Self.scores(bank: last?.knnTop1, recomputed: last?.knnRecomputedTop1) ?? "n/a (no labelled \(split) split)"

@@ -182,6 +182,10 @@ public final class Trainer {
             try Checkpoint.restore(archive, path: last.path, model: model, optimizer: optimizer, method: method)
             progress = savedProgress
             observer?.note("resumed from \(last.path) at epoch \(progress.epoch + 1), step \(progress.stepInEpoch)")
+            // Lines of epochs the checkpoint does not hold (written before an interruption
+            // stopped the checkpoint write) would appear twice once those epochs run again.
+            let dropped = try MetricsLog.keepEpochs(upTo: progress.epoch, in: metricsFile)
+            if dropped > 0 { observer?.note("metrics.jsonl: dropped \(dropped) line(s) after epoch \(progress.epoch), the checkpoint's epoch") }
         } else if config.bankInitialization == .features || method.requiresFeatureStart {
             observer?.note("\(config.method): starting from the initial network's features on \(n) training images")
             try startMethodFromFeatures()

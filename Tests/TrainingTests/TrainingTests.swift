@@ -102,6 +102,27 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         }
     }
 
+    /// Killed after an epoch's metrics line was written but before its checkpoint (here: the
+    /// checkpoint of epoch 1 restored under an epoch-2 line and a line cut short), a resumed run
+    /// brings metrics.jsonl back to the checkpoint's epoch, so every epoch appears exactly once.
+    @Test func resumeNeverRepeatsAMetricsLine() throws {
+        var config = shapesConfig(images: 256, epochs: 2)
+        config.knnEvery = 0
+        let run = temporaryRunDirectory("metrics-once")
+        defer { try? FileManager.default.removeItem(at: run) }
+        // 4 steps an epoch: dying at step 5 leaves epoch 1's checkpoint and metrics line.
+        var steps = 0
+        _ = try Trainer(config: config, runDirectory: run, resume: false).run { steps += 1; return steps == 5 ? .abandon : .none }
+        let metrics = run.appendingPathComponent("metrics.jsonl")
+        let epochOne = try String(contentsOf: metrics, encoding: .utf8)
+        try (epochOne + epochOne.replacingOccurrences(of: "\"epoch\":1", with: "\"epoch\":2") + "{\"epoch\":3,\"lo")
+            .write(to: metrics, atomically: true, encoding: .utf8)
+        #expect(try Trainer(config: config, runDirectory: run, resume: true).run().finished)
+        let text = try String(contentsOf: metrics, encoding: .utf8)
+        #expect(try readMetrics(run).map(\.epoch) == [1, 2], "\(text)")
+        #expect(try String(contentsOf: metrics, encoding: .utf8).hasPrefix(epochOne))
+    }
+
     /// A run directory with a checkpoint is not overwritten without --resume, and a corrupt
     /// checkpoint is reported with its path.
     @Test func protectsExistingRunsAndRejectsCorruptCheckpoints() throws {
