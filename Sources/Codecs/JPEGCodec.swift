@@ -59,6 +59,23 @@ public enum JPEGCodec {
         }
     }
 
+    /// The size and colour space from the frame header (TurboJPEG's header reader; the size is as
+    /// stored, before any EXIF rotation).
+    static func header(_ data: some ContiguousBytes) throws -> ImageHeader {
+        try data.withUnsafeBytes { buffer -> ImageHeader in
+            guard let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count > 0 else {
+                throw CodecError.corrupt("empty JPEG")
+            }
+            guard let handle = tjInitDecompress() else { throw CodecError.corrupt("tjInitDecompress failed") }
+            defer { tjDestroy(handle) }
+            var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
+            guard tjDecompressHeader3(handle, base, UInt(buffer.count), &width, &height, &subsampling, &colorspace) == 0 else {
+                throw CodecError.corrupt("JPEG: \(errorText(handle))")
+            }
+            return ImageHeader(width: Int(width), height: Int(height), isColour: colorspace != Int32(TJCS_GRAY.rawValue))
+        }
+    }
+
     /// Encodes a grey (1) or RGB (3) 8-bit image as a JPEG of `quality` 1-100 (4:4:4 for colour).
     public static func encode(_ image: DecodedImage, quality: Int = 95) throws -> [UInt8] {
         guard image.channels == 1 || image.channels == 3, image.width > 0, image.height > 0 else {

@@ -59,6 +59,19 @@ public enum PNGCodec {
         }
     }
 
+    /// The size and colour type from the header (libpng reads up to the first image data).
+    static func header(_ data: some ContiguousBytes) throws -> ImageHeader {
+        try data.withUnsafeBytes { buffer -> ImageHeader in
+            guard let base = buffer.baseAddress, buffer.count > 0 else { throw CodecError.corrupt("empty PNG") }
+            var image = invprop_png_image_init()
+            defer { png_image_free(&image) }
+            guard png_image_begin_read_from_memory(&image, base, buffer.count) != 0 else {
+                throw CodecError.corrupt("PNG: \(message(of: &image))")
+            }
+            return ImageHeader(width: Int(image.width), height: Int(image.height), isColour: image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0)
+        }
+    }
+
     /// Encodes an 8-bit image (1-4 channels: grey, grey+alpha, RGB, RGBA) as PNG bytes.
     public static func encode(_ image: DecodedImage) throws -> [UInt8] {
         let formats: [UInt32] = [0, formatGA, formatRGB, formatRGBA]

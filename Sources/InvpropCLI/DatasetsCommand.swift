@@ -2,9 +2,17 @@ import ArgumentParser
 import Data
 import Foundation
 
-/// `invprop datasets`: what is installed, where, and how to get the rest.
+/// `invprop datasets`: what is installed and how to get the rest (`list`, the default), and the
+/// file check of an image folder (`check`).
 struct DatasetsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "datasets",
+        abstract: "List the datasets invprop reads (default), or check the files of an image folder.",
+        subcommands: [ListDatasets.self, CheckFolder.self], defaultSubcommand: ListDatasets.self)
+}
+
+/// `invprop datasets [list]`: every dataset, whether it is installed, where, and how to get it.
+struct ListDatasets: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list",
         abstract: "List the datasets invprop reads, whether each is installed, and how to get it.")
 
     @Option(help: "Also look in this directory (as --data-dir does for train).") var dataDir: String?
@@ -18,5 +26,38 @@ struct DatasetsCommand: ParsableCommand {
                   + "\(s.splits.map(\.rawValue).joined(separator: ", ")) | \(place) |")
         }
         print("| shapes | built in | 28×28×1 | 4 | train, test | synthetic bars at 4 angles, for smoke tests (--dataset shapes) |")
+    }
+}
+
+/// `invprop datasets check --data-dir DIR`: the report `invprop train --dataset folder` makes
+/// before it starts: every file whose header (or, with --decode, pixels) cannot be read.
+struct CheckFolder: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check",
+        abstract: "Check every image file of a folder dataset (its train and test parts) and list the unusable ones with the reason.",
+        discussion: "Exits with status 1 when a file is unusable. Without --decode only headers are read (signature, size, colour "
+            + "type): fast, but a file damaged after its header is found only by --decode.")
+
+    @Option(help: "The image folder (as --data-dir of `invprop train --dataset folder`).") var dataDir: String
+    @Flag(help: "Decode every image completely (slower; also finds files damaged after their header).") var decode = false
+
+    func run() throws {
+        try reportingFailure {
+            var unusable = 0
+            for split in [DatasetSplit.train, .test] {
+                guard let opened = try? DatasetCatalog.open(name: "folder", root: dataDir, split: split, channels: 3) else {
+                    if split == .train { _ = try DatasetCatalog.open(name: "folder", root: dataDir, split: split, channels: 3) }
+                    continue
+                }
+                guard let folder = opened as? ImageFolderDataset else { continue }
+                let start = Date()
+                let bad = folder.checkFiles(decode: decode)
+                let seconds = Date().timeIntervalSince(start)
+                print("\(split.rawValue): \(folder.count) files, \(folder.classCount.map { "\($0) classes" } ?? "unlabelled"), "
+                      + "\(bad.count) unusable (\(decode ? "decoded" : "headers read") in \(String(format: "%.1f", seconds)) s)")
+                for file in bad { print("  \(file.path)\t\(file.reason)") }
+                unusable += bad.count
+            }
+            if unusable > 0 { throw ExitCode.failure }
+        }
     }
 }

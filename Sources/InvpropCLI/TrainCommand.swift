@@ -28,23 +28,35 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var options: TrainOptions
 
-    /// The preset or recipe with every given option applied.
-    func resolvedConfig() throws -> TrainingConfig {
+    /// The preset or recipe with every given option applied; for an image folder, the choices
+    /// the preset made for another dataset are made from the images (`FolderDefaults`).
+    func resolvedConfig(log: (String) -> Void = { _ in }) throws -> TrainingConfig {
         var c = try Recipe.starting(preset: preset, recipe: recipe).configuration()
         try options.apply(to: &c)
+        if c.dataset == "folder" && !resume {
+            let base = try Recipe.starting(preset: preset, recipe: nil).configuration()
+            let given = FolderDefaults.Given(channels: options.inChannels != nil, augmentation: options.augmentation != nil,
+                                             evalTransform: options.evalTransform != nil)
+            let chosen = try FolderDefaults(for: c).apply(to: &c, preset: base, given: given, imageSize: options.imageSize)
+            if !chosen.isEmpty { log(chosen) }
+        }
         return c
     }
 
 
     func validate() throws {
         if resume && output == nil { throw ValidationError("--resume needs --output (the run directory to continue)") }
+        if let size = options.imageSize, !(8...1024).contains(size) { throw ValidationError("--image-size must be in 8…1024, got \(size)") }
         let config: TrainingConfig
         do { config = try resolvedConfig(); try config.validate() } catch let error as TrainingError { throw ValidationError(error.description) }
         try options.refuseOptionsOfOtherMethods(than: config.method)
+        if options.imageSize != nil && config.dataset != "folder" {
+            throw ValidationError("--image-size sets the training size of --dataset folder; \(config.dataset) has its own size")
+        }
     }
 
     func run() throws {
-        let config = try resolvedConfig()
+        let config = try resolvedConfig(log: note)
         let directory = URL(fileURLWithPath: output ?? defaultRunDirectory(config))
         let progress = ProgressPrinter()
         let trainer: Trainer
@@ -71,6 +83,9 @@ struct TrainCommand: ParsableCommand {
         if summary.finished && c.knnEvery == 0 {
             print("finished \(summary.completedEpochs) epochs. kNN monitor off (--knn-every 0): no accuracy measured and no "
                   + "checkpoint-best; checkpoint-last holds the final network (invprop eval knn \(directory.path) scores it)")
+        } else if summary.finished && summary.bestKNNTop1 == nil {
+            print("finished \(summary.completedEpochs) epochs. No kNN score: the dataset has no labelled validation or test split; "
+                  + "the label-free health signals in metrics.jsonl (docs/health.md) say how it went; checkpoint-last holds the final network")
         } else if summary.finished {
             let last = summary.lastRecord
             let split = last?.monitorSplit ?? "test"

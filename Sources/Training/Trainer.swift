@@ -116,7 +116,6 @@ public final class Trainer {
             observer?.note("nothing to resume in \(runDirectory.path): starting a new run")
         }
         try config.validate()
-        self.config = config
         if let threads = config.threads { try ComputeThreads.set(threads) }
 
         // Data.
@@ -126,8 +125,11 @@ public final class Trainer {
             whole = try ShapesDataset(count: config.trainSubset ?? 2000, seed: config.seed)
             test = try ShapesDataset(count: 400, seed: config.seed &+ 1)
         } else {
-            whole = try DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .train, channels: channels)
-            test = try? DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .test, channels: channels)
+            whole = try Self.checkedFolder(DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .train, channels: channels),
+                                           split: .train, skipBad: config.skipBadImages ?? false, runDirectory: runDirectory, observer: observer)
+            test = try (try? DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .test, channels: channels)).map {
+                try Self.checkedFolder($0, split: .test, skipBad: config.skipBadImages ?? false, runDirectory: runDirectory, observer: observer)
+            }
         }
         guard whole.channels == channels else {
             throw TrainingError.invalidOption("dataset \(whole.name) has \(whole.channels)-channel images but the model takes \(channels) (--in-channels)")
@@ -144,6 +146,21 @@ public final class Trainer {
         self.train = train
         validation = split.validation.isEmpty ? nil : try IndexedSubset(base: whole, indices: split.validation, name: whole.name + "-validation")
         let n = train.count
+        // A folder smaller than the preset's background M (InvP's hard-negative pool) gets M
+        // capped to half the images (never below k + 1), as written in the saved configuration.
+        if restored == nil, MethodRegistry.entry(config.method)?.options.contains("background") == true,
+           config.invp.backgroundCount >= n {
+            let capped = max(config.invp.neighbourCount + 1, n / 2)
+            observer?.note("the background M = \(config.invp.backgroundCount) is not smaller than the \(n) training images: using M = \(capped)")
+            config.invp.backgroundCount = capped
+        }
+        // A folder with fewer images than a batch would give no step at all (batches are full).
+        if restored == nil, config.batchSize > n, n >= 2 {
+            let batch = 1 << (Int.bitWidth - 1 - n.leadingZeroBitCount)   // the largest power of two ≤ n
+            observer?.note("batch \(config.batchSize) is larger than the \(n) training images: using batch \(batch)")
+            config.batchSize = batch
+        }
+        self.config = config
         trainLabels = train.classCount == nil ? nil : (0..<n).map { Int32(train.label(at: $0) ?? 0) }
         var augmentation = try AugmentationPresets.pipeline(named: config.augmentation)
         if let minimum = config.cropScaleMinimum { augmentation = augmentation.replacingCropScale(minimum: minimum) }
@@ -193,6 +210,29 @@ public final class Trainer {
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         try writeAtomically(Data((try config.json() + "\n").utf8), to: runDirectory.appendingPathComponent(RunFileName.config))
         if restored == nil { try? FileManager.default.removeItem(at: metricsFile) }
+    }
+
+    /// `dataset` itself, or for an image folder the folder after checking every file's header:
+    /// bad files stop the run before it starts, listed with their reasons, unless `skipBad`
+    /// leaves them out (listed in `skipped-images-<split>.txt` in the run directory).
+    static func checkedFolder(_ dataset: any ImageDataset, split: DatasetSplit, skipBad: Bool, runDirectory: URL,
+                              observer: TrainingObserver?) throws -> any ImageDataset {
+        guard let folder = dataset as? ImageFolderDataset else { return dataset }
+        let bad = folder.checkFiles()
+        guard !bad.isEmpty else { return folder }
+        let listing = bad.map { "\($0.path)\t\($0.reason)" }
+        guard skipBad else {
+            let shown = listing.prefix(10).joined(separator: "\n  ")
+            throw TrainingError.invalidOption("\(bad.count) of \(folder.count) files of \(folder.name) cannot be used:\n  \(shown)"
+                + (bad.count > 10 ? "\n  … and \(bad.count - 10) more" : "")
+                + "\nremove or repair them, or pass --skip-bad-images to train without them "
+                + "(invprop datasets check --data-dir DIR lists them all)")
+        }
+        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        let list = runDirectory.appendingPathComponent("skipped-images-\(split.rawValue).txt")
+        try writeAtomically(Data((listing.joined(separator: "\n") + "\n").utf8), to: list)
+        observer?.note("skipping \(bad.count) unusable file(s) of \(folder.name), listed in \(list.path)")
+        return try folder.removing(Set(bad.map(\.path)))
     }
 
     /// The precision in force: "auto" becomes bf16 where the CPU runs it natively, else fp32.

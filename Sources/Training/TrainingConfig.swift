@@ -102,6 +102,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var purity: Bool = true
     /// Lower bound of RandomResizedCrop's area scale, replacing the augmentation preset's (nil: keep it).
     public var cropScaleMinimum: Double?
+    /// Leave out the image files of a folder dataset that fail the header check (listed in the
+    /// run directory's `skipped-images-train.txt`) instead of refusing to start (nil: refuse).
+    public var skipBadImages: Bool?
     /// Un-Mix's mixed-image term (nil: off).
     public var unmix: UnMixOptions?
     /// How the memory bank starts (nil: random, the paper's).

@@ -15,6 +15,10 @@ public enum AugmentationPresets {
         ("cifar-linear", "CIFAR/SVHN linear-probe training: flip, normalize"),
         ("imagenet-linear", "ImageNet linear-probe training: RRC(224, 0.08-1), flip, normalize"),
         ("fashion-mnist-linear", "Fashion-MNIST linear-probe training: flip, normalize"),
+        ("folder-invp-rgb-S", "an image folder of colour images of any sizes, at S×S: RRC(S, 0.2-1), jitter(0.4,0.4,0.4,0.1) p=0.8, grayscale 0.2, flip"),
+        ("folder-invp-grey-S", "an image folder of grey images of any sizes, at S×S: RRC(S, 0.2-1), brightness/contrast 0.4, flip"),
+        ("folder-eval-rgb-S", "image folder evaluation (colour): resize the shorter side to S, center crop S, ImageNet normalization"),
+        ("folder-eval-grey-S", "image folder evaluation (grey): resize the shorter side to S, center crop S, normalize (0.5, 0.25)"),
     ]
 
     /// Names accepted by `pipeline(named:)`.
@@ -40,7 +44,8 @@ public enum AugmentationPresets {
         case "fashion-mnist-linear":
             return AugmentationPipeline(name: "fashion-mnist-linear", [RandomHorizontalFlip(), Normalize.fashionMNIST])
         default:
-            throw DataError.invalidOption("unknown augmentation preset '\(name)'; known: \(names.joined(separator: ", "))")
+            if let folder = try folderPipeline(named: key) { return folder }
+            throw DataError.invalidOption("unknown augmentation preset '\(name)'; known: \(names.joined(separator: ", ")) (S: a size in pixels)")
         }
     }
 
@@ -85,6 +90,42 @@ public enum AugmentationPresets {
         if flip { steps.append(RandomHorizontalFlip(probability: 0.5)) }
         steps.append(Normalize.fashionMNIST)
         return AugmentationPipeline(name: flip ? "fashion-mnist-invp-flip" : "fashion-mnist-invp", steps)
+    }
+
+    /// Grey normalization for image folders: mean 0.5, std 0.25 (no dataset statistics are known).
+    static let greyFolderNormalize = Normalize(mean: [0.5], std: [0.25])
+
+    /// `folder-invp-{rgb,grey}-S` and `folder-eval-{rgb,grey}-S` (S in 8…1024), nil for other names.
+    static func folderPipeline(named key: String) throws -> AugmentationPipeline? {
+        let parts = key.split(separator: "-").map(String.init)
+        guard parts.count == 4, parts[0] == "folder", ["invp", "eval"].contains(parts[1]), ["rgb", "grey"].contains(parts[2]) else { return nil }
+        guard let size = Int(parts[3]), (8...1024).contains(size) else {
+            throw DataError.invalidOption("augmentation preset '\(key)': the size must be a whole number of pixels in 8…1024")
+        }
+        return parts[1] == "invp" ? folderInvP(colour: parts[2] == "rgb", size: size) : folderEval(colour: parts[2] == "rgb", size: size)
+    }
+
+    /// Pre-training on a folder of images of any sizes at `size`×`size`: RRC(size, 0.2–1), colour
+    /// jitter as imagenet-invp (brightness and contrast only for grey), grayscale 0.2 (colour),
+    /// flip, normalization. Output [C, size, size].
+    public static func folderInvP(colour: Bool, size: Int) -> AugmentationPipeline {
+        var steps: [any ImageAugmentation] = [RandomResizedCrop(size: size, scale: 0.2...1.0)]
+        if colour {
+            steps.append(RandomApply(probability: 0.8, [ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1)]))
+            steps.append(RandomGrayscale(probability: 0.2))
+        } else {
+            steps.append(ColorJitter(brightness: 0.4, contrast: 0.4))
+        }
+        steps.append(RandomHorizontalFlip(probability: 0.5))
+        steps.append(colour ? Normalize.imageNet : greyFolderNormalize)
+        return AugmentationPipeline(name: "folder-invp-\(colour ? "rgb" : "grey")-\(size)", steps)
+    }
+
+    /// Evaluation on a folder: the shorter side resized to `size`, the centre `size`×`size` kept, normalization.
+    public static func folderEval(colour: Bool, size: Int) -> AugmentationPipeline {
+        AugmentationPipeline(name: "folder-eval-\(colour ? "rgb" : "grey")-\(size)", [
+            Resize(shorterSide: size), CenterCrop(size: size), colour ? Normalize.imageNet : greyFolderNormalize,
+        ])
     }
 
     /// ImageNet evaluation: Resize(256) (shorter side), CenterCrop(224), normalization.

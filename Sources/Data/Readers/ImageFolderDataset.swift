@@ -26,7 +26,7 @@ public struct ImageFolderDataset: ImageDataset {
     public let classNames: [String]
     /// The image files, sorted (by class, then path within the class).
     public let files: [String]
-    private let labels: [Int]
+    let labels: [Int]
 
     /// Number of image files.
     public var count: Int { files.count }
@@ -43,7 +43,10 @@ public struct ImageFolderDataset: ImageDataset {
         }
         guard isDirectory.boolValue else { throw DataError.malformed(path: root, reason: "not a folder") }
         let entries = try Self.visibleEntries(root)
-        let subfolders = entries.filter { Self.isDirectory($0.path) }
+        // A link back to the root (or above it) is not a class: following it would list the
+        // same images again, level after level.
+        let rootPath = Self.canonicalPath(root)
+        let subfolders = entries.filter { Self.isDirectory($0.path) && !rootPath.hasPrefix(Self.canonicalPath($0.path)) }
         let labelled: Bool
         switch layout {
         case .labelled: labelled = true
@@ -56,7 +59,8 @@ public struct ImageFolderDataset: ImageDataset {
                 throw DataError.malformed(path: root, reason: "no class subfolders (expected root/<class>/<image>)")
             }
             for (label, folder) in subfolders.enumerated() {
-                let images = try Self.imagesRecursively(in: folder.path, depth: 0)
+                var visited: Set<String> = [rootPath]
+                let images = try Self.imagesRecursively(in: folder.path, depth: 0, visited: &visited)
                 guard !images.isEmpty else {
                     throw DataError.malformed(path: folder.path, reason: "class folder has no PNG or JPEG images (looked for .\(Self.imageExtensions.sorted().joined(separator: ", .")))")
                 }
@@ -75,6 +79,11 @@ public struct ImageFolderDataset: ImageDataset {
         self.classNames = classNames
         self.channels = channels
         self.name = name ?? URL(fileURLWithPath: root).lastPathComponent
+    }
+
+    /// A folder's listing as given (for `removing`).
+    init(name: String, channels: Int, classNames: [String], files: [String], labels: [Int]) {
+        self.name = name; self.channels = channels; self.classNames = classNames; self.files = files; self.labels = labels
     }
 
     /// Reads and decodes file `index`; an undecodable file throws malformed naming it.
@@ -122,18 +131,24 @@ public struct ImageFolderDataset: ImageDataset {
             .map { ($0, (folder as NSString).appendingPathComponent($0)) }
     }
 
-    /// Image files under `folder`, depth-first in sorted order; depth is capped against link loops.
-    static func imagesRecursively(in folder: String, depth: Int) throws -> [String] {
-        guard depth < 16 else { return [] }
+    /// Image files under `folder`, depth-first in sorted order; a folder reached twice (through a
+    /// link) is listed once, and the depth is capped as well.
+    static func imagesRecursively(in folder: String, depth: Int, visited: inout Set<String>) throws -> [String] {
+        guard depth < 16, visited.insert(canonicalPath(folder)).inserted else { return [] }
         var result: [String] = []
         for entry in try visibleEntries(folder) {
             if isDirectory(entry.path) {
-                result += try imagesRecursively(in: entry.path, depth: depth + 1)
+                result += try imagesRecursively(in: entry.path, depth: depth + 1, visited: &visited)
             } else if isImageName(entry.name) {
                 result.append(entry.path)
             }
         }
         return result
+    }
+
+    /// `path` with every link resolved and a trailing "/", so that a prefix test means "inside".
+    static func canonicalPath(_ path: String) -> String {
+        URL(fileURLWithPath: path).resolvingSymlinksInPath().path + "/"
     }
 
     /// True when `path` is a folder (following links).
