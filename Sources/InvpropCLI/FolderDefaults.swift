@@ -47,3 +47,15 @@ struct FolderDefaults {
             + chosen.joined(separator: ", ") + " at \(size)×\(size) (override with --in-channels, --image-size, --augmentation, --eval-transform)"
     }
 }
+
+extension TrainOptions {
+    /// For `--dataset folder`, makes from the images the choices `preset` made for another
+    /// dataset (`FolderDefaults`), keeping those given here or changed by a recipe; logs them.
+    func chooseFolderDefaults(for c: inout TrainingConfig, preset: String?, log: (String) -> Void) throws {
+        guard c.dataset == "folder" else { return }
+        let base = try Recipe.starting(preset: preset, recipe: nil).configuration()
+        let given = FolderDefaults.Given(channels: inChannels != nil, augmentation: augmentation != nil, evalTransform: evalTransform != nil)
+        let chosen = try FolderDefaults(for: c).apply(to: &c, preset: base, given: given, imageSize: imageSize)
+        if !chosen.isEmpty { log(chosen) }
+    }
+}

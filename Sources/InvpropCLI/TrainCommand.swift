@@ -33,13 +33,7 @@ struct TrainCommand: ParsableCommand {
     func resolvedConfig(log: (String) -> Void = { _ in }) throws -> TrainingConfig {
         var c = try Recipe.starting(preset: preset, recipe: recipe).configuration()
         try options.apply(to: &c)
-        if c.dataset == "folder" && !resume {
-            let base = try Recipe.starting(preset: preset, recipe: nil).configuration()
-            let given = FolderDefaults.Given(channels: options.inChannels != nil, augmentation: options.augmentation != nil,
-                                             evalTransform: options.evalTransform != nil)
-            let chosen = try FolderDefaults(for: c).apply(to: &c, preset: base, given: given, imageSize: options.imageSize)
-            if !chosen.isEmpty { log(chosen) }
-        }
+        if !resume { try options.chooseFolderDefaults(for: &c, preset: preset, log: log) }
         return c
     }
 

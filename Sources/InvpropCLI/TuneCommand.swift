@@ -36,6 +36,7 @@ struct TuneCommand: ParsableCommand {
         let base = try Recipe.starting(preset: preset, recipe: recipe)
         var config = try base.configuration()
         try options.apply(to: &config)
+        try options.chooseFolderDefaults(for: &config, preset: preset, log: { _ in })
         if config.validation?.holdsNone ?? true { config.validation = .percent(10) }
         return (base, config)
     }
