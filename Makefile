@@ -16,6 +16,7 @@ release: setup
 test: setup
 	swift build --build-tests
 	swift test --skip-build --no-parallel
+	python3 scripts/kill_resume_trials.py --trials 2 --binary .build/debug/invprop
 
 # The Fashion-MNIST CPU preset, the default of `invprop train`: 8 epochs, about 10 minutes on
 # 2 cores, with the kNN monitor (bank and recomputed features) after every epoch.

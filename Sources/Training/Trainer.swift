@@ -103,6 +103,7 @@ public final class Trainer {
         let last = runDirectory.appendingPathComponent(RunFileName.lastCheckpoint)
         var config = requested
         var restored: (TensorArchive, TrainingProgress)?
+        if resume { MetricsLog.removeAbandonedTemporaryFiles(in: runDirectory) }
         if FileManager.default.fileExists(atPath: last.path) {
             guard resume else {
                 throw TrainingError.invalidOption("\(runDirectory.path) already holds a run (checkpoint-last.safetensors); pass --resume to continue it or choose another --output")

@@ -117,7 +117,11 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         let epochOne = try String(contentsOf: metrics, encoding: .utf8)
         try (epochOne + epochOne.replacingOccurrences(of: "\"epoch\":1", with: "\"epoch\":2") + "{\"epoch\":3,\"lo")
             .write(to: metrics, atomically: true, encoding: .utf8)
+        // A killed checkpoint write leaves its temporary file; the resumed run removes it.
+        let abandoned = run.appendingPathComponent(".checkpoint-last.safetensors.tmp-4242-ab")
+        try Data([1, 2, 3]).write(to: abandoned)
         #expect(try Trainer(config: config, runDirectory: run, resume: true).run().finished)
+        #expect(!FileManager.default.fileExists(atPath: abandoned.path))
         let text = try String(contentsOf: metrics, encoding: .utf8)
         #expect(try readMetrics(run).map(\.epoch) == [1, 2], "\(text)")
         #expect(try String(contentsOf: metrics, encoding: .utf8).hasPrefix(epochOne))
