@@ -69,7 +69,10 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Codecs", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Methods", "Kernels", "SafeTensors"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "InvpropCLI", "Report"]),
+        .testTarget(name: "TrainingTests", dependencies: [
+            "Training", "Evaluation", "InvpropCLI", "Report", "ONNXExport",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs", "RunFormat"]),
         .testTarget(name: "ONNXExportTests", dependencies: [
             "ONNXExport", "Models", "NN", "Tensors", "Randomness", "InvpropCLI", "Training", "Evaluation",

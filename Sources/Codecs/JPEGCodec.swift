@@ -26,10 +26,7 @@ public enum JPEGCodec {
             }
             guard let handle = tjInitDecompress() else { throw CodecError.corrupt("tjInitDecompress failed") }
             defer { tjDestroy(handle) }
-            var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-            guard tjDecompressHeader3(handle, base, UInt(buffer.count), &width, &height, &subsampling, &colorspace) == 0 else {
-                throw CodecError.corrupt("JPEG: \(errorText(handle))")
-            }
+            let (width, height, colorspace) = try frameHeader(handle, base, buffer.count)
             guard width > 0, height > 0 else { throw CodecError.corrupt("JPEG: zero size") }
             guard let pixelCount = checkedProduct([Int(width), Int(height)]), pixelCount <= maxPixels else {
                 throw CodecError.tooLarge("JPEG of \(width)x\(height) exceeds \(maxPixels) pixels")
@@ -68,12 +65,18 @@ public enum JPEGCodec {
             }
             guard let handle = tjInitDecompress() else { throw CodecError.corrupt("tjInitDecompress failed") }
             defer { tjDestroy(handle) }
-            var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-            guard tjDecompressHeader3(handle, base, UInt(buffer.count), &width, &height, &subsampling, &colorspace) == 0 else {
-                throw CodecError.corrupt("JPEG: \(errorText(handle))")
-            }
+            let (width, height, colorspace) = try frameHeader(handle, base, buffer.count)
             return ImageHeader(width: Int(width), height: Int(height), isColour: colorspace != Int32(TJCS_GRAY.rawValue))
         }
+    }
+
+    /// Width, height and colour space (TJCS) of the `count` JPEG bytes at `base`, read by `handle`.
+    private static func frameHeader(_ handle: tjhandle, _ base: UnsafePointer<UInt8>, _ count: Int) throws -> (Int32, Int32, Int32) {
+        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
+        guard tjDecompressHeader3(handle, base, UInt(count), &width, &height, &subsampling, &colorspace) == 0 else {
+            throw CodecError.corrupt("JPEG: \(errorText(handle))")
+        }
+        return (width, height, colorspace)
     }
 
     /// Encodes a grey (1) or RGB (3) 8-bit image as a JPEG of `quality` 1-100 (4:4:4 for colour).

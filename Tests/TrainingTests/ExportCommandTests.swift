@@ -7,36 +7,6 @@ import SwiftProtobuf
 import Testing
 import Training
 
-/// One tiny `shapes` run for the command tests: ResNet-18 at width 0.125, 64 images, 1 epoch,
-/// no kNN monitor (a second or two in a debug build).
-enum TinyExportRun {
-    static let result = Result<URL, any Error> {
-        var c = TrainingConfig()
-        c.dataset = "shapes"
-        c.trainSubset = 64
-        c.model.width = 0.125
-        c.epochs = 1
-        c.batchSize = 32
-        c.invp.backgroundCount = 32
-        c.knnEvery = 0
-        c.precision = "fp32"
-        let directory = URL(fileURLWithPath: NSTemporaryDirectory() + "invprop-export-\(UUID().uuidString)")
-        _ = try Trainer(config: c, runDirectory: directory, resume: false).run()
-        return directory
-    }
-}
-
-/// Parses `arguments` as `invprop …` and runs the command.
-private func invprop(_ arguments: [String]) throws {
-    var command = try InvpropCommand.parseAsRoot(arguments)
-    try command.run()
-}
-
-/// The message ArgumentParser prints for `arguments`' parse or validation error (nil when valid).
-private func validationMessage(_ arguments: [String]) -> String? {
-    do { _ = try InvpropCommand.parseAsRoot(arguments); return nil } catch { return InvpropCommand.message(for: error) }
-}
-
 @Suite("invprop export", .serialized)
 struct ExportCommandTests {
     @Test("an unknown --format, a missing --format and a missing source are refused with messages naming the option")
@@ -63,7 +33,7 @@ struct ExportCommandTests {
 
     @Test("RUN_DIR/model.onnx and its check files: the model parses, the saved outputs are the network's")
     func exportRunDirectory() throws {
-        let directory = try TinyExportRun.result.get()
+        let directory = try TinyRun.directory()
         try invprop(["export", directory.path, "--format", "onnx", "--check-samples", "2"])
         let path = directory.appendingPathComponent("model.onnx").path
         let proto = try Onnx_ModelProto(serializedBytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
@@ -84,7 +54,7 @@ struct ExportCommandTests {
 
     @Test("--output elsewhere with --check-samples 0 writes the model alone")
     func exportWithoutCheck() throws {
-        let directory = try TinyExportRun.result.get()
+        let directory = try TinyRun.directory()
         let path = NSTemporaryDirectory() + "invprop-export-\(UUID().uuidString).onnx"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try invprop(["export", "--checkpoint", directory.appendingPathComponent("checkpoint-last.safetensors").path,
