@@ -10,7 +10,7 @@ import Training
 /// `invprop bench`: performance measurements.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure training-step and data-loading speed.",
-                                                    subcommands: [BenchStep.self, BenchData.self, BenchLoss.self])
+                                                    subcommands: [BenchStep.self, BenchData.self, BenchLoss.self, BenchLoop.self])
 }
 
 /// `invprop bench step`: full training step of a ResNet, fp32 and bf16, beside PyTorch.

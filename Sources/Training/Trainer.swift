@@ -236,6 +236,9 @@ public final class Trainer {
         return try folder.removing(Set(bad.map(\.path)))
     }
 
+    /// Training images in use (the memory bank's rows): the dataset less its validation images.
+    public var trainingImageCount: Int { train.count }
+
     /// The precision in force: "auto" becomes bf16 where the CPU runs it natively, else fp32.
     public var resolvedPrecision: DType {
         switch config.precision {

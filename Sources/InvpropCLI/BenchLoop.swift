@@ -1,0 +1,89 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Kernels
+import Methods
+import Tensors
+import Training
+
+/// `invprop bench loop`: how close the whole training loop comes to its bare network step.
+struct BenchLoop: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "loop",
+        abstract: "The bare network step, the loss with its parts and the whole training loop of InvP and NPID, in one run, with their ratio.",
+        discussion: """
+        Starts from a preset (default: the Fashion-MNIST CPU preset, N 55 000 after its validation split, M 4 096, D 128, \
+        batch 128) and times, each as the median over --steps steps after --warmup: (1) the bare network step (forward, \
+        backward, SGD on random images of the preset's size), (2) the loss and its gradient with their parts at the \
+        preset's N, M and D, (3) the whole `invprop train` loop (loader, network, loss, optimizer, bank and table \
+        updates) of each method, timed between consecutive steps of a real run, with the kNN monitor and health \
+        signals off (they run once an epoch; metrics.jsonl gives their seconds). Ratio: loop images/s over bare images/s.
+        """)
+
+    @Option(help: "Preset to start from.") var preset = Recipe.defaultPreset
+    @Option(help: "Methods: invp, npid or both.") var method = "both"
+    @Option(help: "Timed steps (median reported).") var steps = 30
+    @Option(help: "Untimed warm-up steps.") var warmup = 5
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        guard ["invp", "npid", "both"].contains(method) else { throw ValidationError("--method must be invp, npid or both, got \(method)") }
+        guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be ≥ 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+    }
+
+    func run() throws {
+        try reportingFailure {
+            if let threads { try ComputeThreads.set(threads) }
+            var base = try Recipe.starting(preset: preset, recipe: nil).configuration()
+            (base.knnEvery, base.healthSample, base.bankInitialization, base.threads) = (0, 0, nil, threads)
+            let precision: DType = base.precision == "fp32" ? .f32 : (base.precision == "bf16" || ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32)
+            print("invprop bench loop: preset \(preset), ResNet-\(base.model.depth) width \(base.model.width), batch \(base.batchSize), "
+                  + "\(precision == .bf16 ? "bf16" : "fp32"), \(ComputeThreads.count) threads (\(ComputeCapabilities.instructionSet)), median of \(steps) steps")
+            let bare = try StepBenchmark.run(config: base.model, precision: precision, batchSize: base.batchSize,
+                                             imageSize: Self.imageSize(base), warmup: warmup, steps: steps) { note($0) }
+            let methods = method == "both" ? ["invp", "npid"] : [method]
+            var rows: [(String, Double)] = [], n = 0
+            for name in methods {
+                var c = base
+                c.method = name
+                let loop = try Self.loopStep(c, warmup: warmup, steps: steps)
+                rows.append((name, loop.seconds))
+                n = loop.images
+            }
+            let loss = try LossBenchmark.run(batch: base.batchSize, bankSize: n, dimension: base.model.outputDimension, config: base.invp, steps: min(steps, 9))
+            print("| part | ms per step | images/s | of the bare step's images/s |")
+            print("|---|---|---|---|")
+            let batch = Double(base.batchSize)
+            print(String(format: "| bare network step | %.1f | %.0f | 100 %% |", bare.medianSeconds * 1e3, bare.imagesPerSecond))
+            for (name, seconds) in rows {
+                print(String(format: "| whole %@ loop | %.1f | %.0f | %.0f %% |", name, seconds * 1e3, batch / seconds, 100 * bare.medianSeconds / seconds))
+            }
+            for (name, value) in [("InvP loss and gradient", loss.invp), ("NPID loss and gradient", loss.npid),
+                                  ("bank and table update", loss.update), ("z = v·bankᵀ", loss.similarities),
+                                  ("dv = g·bank", loss.backProjection), ("top-M selection (1 thread)", loss.selection)] {
+                print(String(format: "| %@ (N %d) | %.1f | | |", name, n, value * 1e3))
+            }
+        }
+    }
+
+    /// The side of the preset's training images (28 for Fashion-MNIST, 32 for CIFAR, 224 for ImageNet).
+    static func imageSize(_ c: TrainingConfig) -> Int {
+        c.augmentation.hasPrefix("fashion-mnist") ? 28 : c.augmentation.hasPrefix("imagenet") ? 224 : 32
+    }
+
+    /// The median seconds between consecutive steps of a real run of `c`, after `warmup` steps,
+    /// and its training images; the run is abandoned (nothing saved) after `warmup + steps + 1` steps.
+    static func loopStep(_ c: TrainingConfig, warmup: Int, steps: Int) throws -> (seconds: Double, images: Int) {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory() + "invprop-bench-loop-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trainer = try Trainer(config: c, runDirectory: directory, resume: false)
+        var stamps: [UInt64] = []
+        _ = try trainer.run {
+            stamps.append(DispatchTime.now().uptimeNanoseconds)
+            return stamps.count > warmup + steps ? .abandon : .none
+        }
+        let intervals = zip(stamps.dropFirst(warmup), stamps.dropFirst(warmup + 1)).map { Double($1 - $0) / 1e9 }.sorted()
+        guard !intervals.isEmpty else { throw ValidationError("the run ended before \(warmup + steps + 1) steps (an epoch is too short)") }
+        return (intervals[intervals.count / 2], trainer.trainingImageCount)
+    }
+}
