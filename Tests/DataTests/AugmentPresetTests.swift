@@ -6,9 +6,11 @@ import Testing
 struct AugmentPresetTests {
     @Test("every preset name resolves; unknown names throw with the list")
     func lookup() throws {
-        for name in AugmentationPresets.names {
+        // Folder presets are named with their size S: check them at one.
+        for name in AugmentationPresets.names.map({ $0.hasSuffix("-S") ? $0.dropLast() + "48" : $0 }) {
             #expect(try AugmentationPresets.pipeline(named: name).name == name)
         }
+        #expect(throws: DataError.self) { try AugmentationPresets.pipeline(named: "folder-invp-rgb-4") }
         #expect(try AugmentationPresets.pipeline(named: "svhn-invp").name == "cifar-invp")
         #expect(throws: DataError.self) { try AugmentationPresets.pipeline(named: "nope") }
     }
