@@ -11,7 +11,8 @@ import Tensors
 import Training
 
 // A safetensors file read as a training checkpoint, along the path `invprop train --resume`
-// and `invprop eval` take: the archive, the evaluation's `CheckpointDescription`, the trainer's
+// and `invprop eval` take: the archive, the evaluation's `CheckpointDescription` and
+// `EvaluationSession.openNetwork` (from a scratch file, for small networks), the trainer's
 // `Checkpoint.header` (configuration and progress records), the configuration's validation, and,
 // when that passes, `Checkpoint.restore` into a network, optimizer and method built from it.
 
@@ -23,9 +24,11 @@ let datasetSize = 64
 /// 4×-wide ResNet-50, a legitimate network of 1.6 GB, costs no gigabytes per execution. The
 /// head's output dimension is taken as stated: validation must bound it.
 func network(for config: ResNetConfig) throws -> ResNet {
-    let small = config.depth == 18 && config.width <= 0.125
-    return try ResNet(small ? config : tinyNetwork, seed: 0)
+    try ResNet(isSmall(config) ? config : tinyNetwork, seed: 0)
 }
+
+/// A ResNet-18 backbone at width ≤ 1/8, whatever its head.
+func isSmall(_ config: ResNetConfig) -> Bool { config.depth == 18 && config.width <= 0.125 }
 
 /// The seeds' network: ResNet-18 at width 1/64 (stage widths 1, 2, 4, 8), grey input, 16 outputs.
 let tinyNetwork = ResNetConfig(depth: 18, stem: .cifar, inputChannels: 1, width: 1.0 / 64, head: .linear, outputDimension: 16)
@@ -52,12 +55,18 @@ public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let archive = try TensorArchive(decoding: Harness.bytes(data, size), source: path)
         var described: CheckpointDescription?
         Harness.expectClean({ described = try CheckpointDescription(archive: archive, path: path) }, isExpected: isLibraryError)
-        let (config, progress) = try Checkpoint.header(archive, path: path)
+        if let model = described?.model, isSmall(model) {
+            // What `invprop eval` and `export` do with the file: the architecture keys against the
+            // configuration, the network built, the weights loaded strictly.
+            let file = Harness.scratchPath("checkpoint.safetensors")
+            Harness.write(Harness.bytes(data, size), to: file)
+            Harness.expectClean({ _ = try EvaluationSession.openNetwork(checkpoint: file) }, isExpected: isLibraryError)
+        }
+        let (config, _) = try Checkpoint.header(archive, path: path)
         // What the trainer decodes, evaluation decodes too (it reads a subset of the fields).
         Harness.require(described != nil, "Checkpoint.header accepted a configuration CheckpointDescription rejected")
         Harness.require(described?.model == config.model && described?.method == config.method,
                         "the two configuration readers disagree on the network or method")
-        Harness.require(progress.epoch >= 0 || progress.epoch < 0, "progress decoded")
         try config.validate()
         let model = try network(for: config.model)
         let head = model.config.head == .none ? model.config.featureDimension : model.config.outputDimension
