@@ -21,11 +21,29 @@ public enum Harness {
     /// A scratch file path for this process (`tag` tells several files of one input apart):
     /// in `INVPROP_FUZZ_SCRATCH` when set, else in /dev/shm (memory, so a million rewrites cost
     /// no disk traffic) when present, else in the temporary folder. Reused by every execution.
+    /// The files are removed when the process exits normally (libFuzzer ends with `exit`).
     public static func scratchPath(_ tag: String) -> String {
+        scratchLock.lock()
+        defer { scratchLock.unlock() }
+        if let path = scratchPaths[tag] { return path }
         let environment = ProcessInfo.processInfo.environment
         let folder = environment["INVPROP_FUZZ_SCRATCH"]
             ?? (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : environment["TMPDIR"] ?? "/tmp")
-        return "\(folder)/invprop-fuzz-\(getpid())-\(tag)"
+        let path = "\(folder)/invprop-fuzz-\(getpid())-\(tag)"
+        scratchPaths[tag] = path
+        if scratchPaths.count == 1 { atexit { Harness.removeScratchFiles() } }
+        return path
+    }
+
+    /// Scratch paths handed out so far, by tag, and the lock that guards them.
+    nonisolated(unsafe) private static var scratchPaths: [String: String] = [:]
+    private static let scratchLock = NSLock()
+
+    /// Deletes every scratch file of this process.
+    private static func removeScratchFiles() {
+        scratchLock.lock()
+        defer { scratchLock.unlock() }
+        for path in scratchPaths.values { unlink(path) }
     }
 
     /// Writes `bytes` to `path` with plain POSIX calls (Foundation's `Data.write` fsyncs, far
