@@ -1,5 +1,5 @@
 # The two commands a new user runs: `make demo` (the main job) and `make test`.
-.PHONY: setup build release test demo bench clean
+.PHONY: setup build release test demo bench clean fuzz fuzz-smoke fuzz-seeds
 
 setup:
 	@bash scripts/setup.sh
@@ -28,5 +28,20 @@ bench: release
 	.build/release/invprop bench data
 	.build/release/invprop bench loss
 
+# libFuzzer + AddressSanitizer on every reader of outside bytes (Fuzz/, docs/reliability.md):
+# each target runs 1 000 000 executions or 5 minutes, whichever comes first (FUZZ_RUNS,
+# FUZZ_SECONDS override; `make fuzz FUZZ_TARGETS="png jpeg"` picks targets). Builds into
+# .build-fuzz, leaving .build alone.
+fuzz: setup
+	bash scripts/fuzz.sh $(FUZZ_TARGETS)
+
+# A few seconds per target, replaying the committed seeds and regression inputs first.
+fuzz-smoke: setup
+	FUZZ_SECONDS=5 bash scripts/fuzz.sh $(FUZZ_TARGETS)
+
+# Rewrites the generated seed files of Fuzz/corpus/ with the library's own writers.
+fuzz-seeds: setup
+	bash scripts/fuzz.sh --seeds $(FUZZ_TARGETS)
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -33,8 +33,15 @@ public struct CoKeConfig: Sendable, Codable, Equatable {
         guard dualLearningRate > 0, dualLearningRate.isFinite else { throw fail("--coke-dual-lr must be > 0, got \(dualLearningRate)") }
         guard ratio > 0, ratio < 1 else { throw fail("--coke-ratio must be in (0, 1), got \(ratio)") }
         guard (0...1).contains(beta) else { throw fail("--coke-beta must be in [0, 1], got \(beta)") }
-        if let predictorWidth, predictorWidth < 1 { throw fail("--predictor-width must be ≥ 1, got \(predictorWidth)") }
+        if let predictorWidth, !(1...Self.maxPredictorWidth).contains(predictorWidth) {
+            throw fail("--predictor-width must be in 1…\(Self.maxPredictorWidth), got \(predictorWidth)")
+        }
     }
+
+    /// Largest predictor hidden width accepted: 65 536, so a checkpoint's configuration cannot
+    /// make the predictor allocate without bound (a forged width of 2⁴⁰ asked for 64 TB; found
+    /// through Fuzz/).
+    public static let maxPredictorWidth = 65_536
 }
 
 /// CoKe's predictor, Linear(D, H) → BatchNorm1d(H) → ReLU → Linear(H, D), under the authors'

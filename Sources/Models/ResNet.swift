@@ -46,8 +46,15 @@ public struct ResNetConfig: Codable, Equatable, Sendable {
         guard [18, 34, 50].contains(depth) else { throw TensorError.invalidArgument("ResNet depth \(depth) is not one of 18, 34, 50") }
         guard (1...4).contains(inputChannels) else { throw TensorError.invalidArgument("input channels \(inputChannels) must be 1…4") }
         guard width > 0, width <= 4, Self.stageWidth(0, width) >= 1 else { throw TensorError.invalidArgument("width multiplier \(width) must be in (0, 4]") }
-        guard outputDimension >= 1 else { throw TensorError.invalidArgument("output dimension \(outputDimension) must be ≥ 1") }
+        guard outputDimension >= 1, outputDimension <= Self.maxOutputDimension else {
+            throw TensorError.invalidArgument("output dimension \(outputDimension) must be in 1…\(Self.maxOutputDimension)")
+        }
     }
+
+    /// Largest head output accepted: 65 536, far above any projection or class count in use,
+    /// and a bound on what a checkpoint's configuration can make us allocate before its tensors
+    /// are read (a forged `outputDimension` of 2⁴⁰ asked for 32 TB; found through Fuzz/).
+    public static let maxOutputDimension = 65_536
 
     /// Channels of stage `i` (0…3): round(64·2ⁱ·width).
     static func stageWidth(_ i: Int, _ width: Double) -> Int { Int((Double(64 << i) * width).rounded()) }

@@ -38,9 +38,16 @@ enum FileBytes {
     static let maxDecompressedBytes = 4 << 30
 
     /// The file mapped into memory (pages are read on demand); throws notFound / malformed.
+    /// An empty file gives empty bytes without reading it: Foundation's reader leaks a 4 KB
+    /// buffer on every empty file (found by `Fuzz/`, see docs/reliability.md), and the readers
+    /// reject empty files anyway.
     static func mapped(_ path: String) throws -> Foundation.Data {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DataError.notFound(path: path, hint: "the file does not exist")
+        }
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size == 0 {
+            return Foundation.Data()
         }
         do {
             return try Foundation.Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
