@@ -13,10 +13,13 @@ release: setup
 # Tests run one at a time: each drives oneDNN with all cores, so running them side by side only
 # oversubscribes the CPU. (The crash once seen in parallel runs was oneDNN's thread-local
 # scratchpad; the engine now passes its own, see Sources/Kernels/Runtime.swift.)
+# Then two SIGKILL-and-resume trials (scripts/kill_resume_trials.py) and a 5-second libFuzzer
+# smoke of every reader (docs/reliability.md).
 test: setup
 	swift build --build-tests
 	swift test --skip-build --no-parallel
 	python3 scripts/kill_resume_trials.py --trials 2 --binary .build/debug/invprop
+	FUZZ_SECONDS=5 bash scripts/fuzz.sh
 
 # The Fashion-MNIST CPU preset, the default of `invprop train`: 8 epochs, about 10 minutes on
 # 2 cores, with the kNN monitor (bank and recomputed features) after every epoch.
