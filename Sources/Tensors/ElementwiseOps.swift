@@ -7,9 +7,13 @@ extension Tensor {
         let k = ReLUKernel.get(x.layout)
         let y = Tensor(layout: x.layout)
         k.forward(src: x.operand, dst: y.operand)
+        // The backward pass reads y's values through an alias without a graph node: capturing y
+        // itself would make y → node → closure → y a cycle, and leak every graph whose backward
+        // never runs (a forward in training mode alone, an error before the backward).
+        let output = Tensor(layout: y.layout, storage: y.storage)
         return y.record("relu", [x]) { gy in
             let gx = Tensor(layout: x.layout)
-            k.backward(dst: y.operand, diffDst: gy.converted(to: x.layout).operand, diffSrc: gx.operand)
+            k.backward(dst: output.operand, diffDst: gy.converted(to: x.layout).operand, diffSrc: gx.operand)
             return [gx]
         }
     }

@@ -149,14 +149,14 @@ public final class Trainer {
         let n = train.count
         // A folder smaller than the preset's background M (InvP's hard-negative pool) gets M
         // capped to half the images (never below k + 1), as written in the saved configuration.
-        if restored == nil, MethodRegistry.entry(config.method)?.options.contains("background") == true,
+        if restored == nil, config.dataset == "folder", MethodRegistry.entry(config.method)?.options.contains("background") == true,
            config.invp.backgroundCount >= n {
             let capped = max(config.invp.neighbourCount + 1, n / 2)
             observer?.note("the background M = \(config.invp.backgroundCount) is not smaller than the \(n) training images: using M = \(capped)")
             config.invp.backgroundCount = capped
         }
         // A folder with fewer images than a batch would give no step at all (batches are full).
-        if restored == nil, config.batchSize > n, n >= 2 {
+        if restored == nil, config.dataset == "folder", config.batchSize > n, n >= 2 {
             let batch = 1 << (Int.bitWidth - 1 - n.leadingZeroBitCount)   // the largest power of two ≤ n
             observer?.note("batch \(config.batchSize) is larger than the \(n) training images: using batch \(batch)")
             config.batchSize = batch

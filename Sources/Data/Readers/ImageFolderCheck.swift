@@ -44,11 +44,13 @@ extension ImageFolderDataset {
 
     /// Why the file at `path` cannot be used, nil when it can.
     static func problem(with path: String, decode: Bool) -> String? {
+        // A name that is not UTF-8 reaches us with U+FFFD in place of its bytes, and cannot be opened by it.
+        if path.contains("\u{FFFD}") && !FileManager.default.fileExists(atPath: path) {
+            return "the file name is not valid UTF-8 (shown with \u{FFFD}); rename the file"
+        }
         let bytes: Foundation.Data
-        do { bytes = try Foundation.Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
-            // A name that is not UTF-8 reaches us with U+FFFD in place of its bytes, and cannot be opened by it.
-            if path.contains("\u{FFFD}") { return "the file name is not valid UTF-8 (shown with \u{FFFD}); rename the file" }
-            return "cannot read: \(error.localizedDescription)"
+        do { bytes = try FileBytes.mapped(path) } catch {
+            return "cannot read: \(error)"
         }
         do {
             if decode { _ = try ImageCodec.decode(bytes, channels: 3) } else { _ = try ImageCodec.header(bytes) }
@@ -71,7 +73,7 @@ extension ImageFolderDataset {
     public func survey(sampleSize: Int = 64) throws -> FolderSurvey {
         let step = max(1, files.count / max(1, sampleSize))
         let headers = stride(from: 0, to: files.count, by: step).prefix(sampleSize).compactMap { index -> ImageHeader? in
-            guard let bytes = try? Foundation.Data(contentsOf: URL(fileURLWithPath: files[index]), options: .mappedIfSafe) else { return nil }
+            guard let bytes = try? FileBytes.mapped(files[index]) else { return nil }
             return try? ImageCodec.header(bytes)
         }
         guard !headers.isEmpty else { throw DataError.malformed(path: name, reason: "none of the sampled images has a readable PNG or JPEG header") }
