@@ -6,8 +6,8 @@ Usage (from the repository root; standard library only):
 
     python3 scripts/kill_resume_trials.py [--trials 20] [--binary .build/release/invprop] [--seed 0]
 
-Each trial trains the synthetic `shapes` set (512 images, ResNet-18 width 0.125, 3 epochs of 8
-steps, a checkpoint every 2 steps, one compute thread, kNN monitor off) in its own run directory
+Each trial trains the synthetic `shapes` set (512 images, ResNet-18 width 0.125, M 256, 3 epochs
+of 8 steps, a checkpoint every 2 steps, one compute thread, kNN monitor off) in its own run directory
 and kills it 1 to 3 times, then runs `--resume` until the run reports it finished. Half of the
 kills land at a random moment; the other half wait until a checkpoint's temporary file appears
 (`.checkpoint-last.safetensors.tmp-…`: the write is under way) and kill then. The final
@@ -28,7 +28,7 @@ import tempfile
 import time
 
 TRAIN = ["train", "--dataset", "shapes", "--train-subset", "512", "--epochs", "3", "--width", "0.125",
-         "--batch-size", "64", "--threads", "1", "--checkpoint-every", "2", "--knn-every", "0", "--validation", "0", "--seed", "0"]
+         "--batch-size", "64", "--background", "256", "--threads", "1", "--checkpoint-every", "2", "--knn-every", "0", "--validation", "0", "--seed", "0"]
 
 
 def tensors(path):
