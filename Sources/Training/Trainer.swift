@@ -147,20 +147,6 @@ public final class Trainer {
         self.train = train
         validation = split.validation.isEmpty ? nil : try IndexedSubset(base: whole, indices: split.validation, name: whole.name + "-validation")
         let n = train.count
-        // A folder smaller than the preset's background M (InvP's hard-negative pool) gets M
-        // capped to half the images (never below k + 1), as written in the saved configuration.
-        if restored == nil, config.dataset == "folder", MethodRegistry.entry(config.method)?.options.contains("background") == true,
-           config.invp.backgroundCount >= n {
-            let capped = max(config.invp.neighbourCount + 1, n / 2)
-            observer?.note("the background M = \(config.invp.backgroundCount) is not smaller than the \(n) training images: using M = \(capped)")
-            config.invp.backgroundCount = capped
-        }
-        // A folder with fewer images than a batch would give no step at all (batches are full).
-        if restored == nil, config.dataset == "folder", config.batchSize > n, n >= 2 {
-            let batch = 1 << (Int.bitWidth - 1 - n.leadingZeroBitCount)   // the largest power of two ≤ n
-            observer?.note("batch \(config.batchSize) is larger than the \(n) training images: using batch \(batch)")
-            config.batchSize = batch
-        }
         self.config = config
         trainLabels = train.classCount == nil ? nil : (0..<n).map { Int32(train.label(at: $0) ?? 0) }
         var augmentation = try AugmentationPresets.pipeline(named: config.augmentation)
