@@ -55,12 +55,11 @@ struct CurateCommand: ParsableCommand {
             let source = checkpoint ?? runDirectory ?? "."
             let checkpointFile = try EvaluationSession.resolveCheckpoint(source)
             let directory = output ?? URL(fileURLWithPath: checkpointFile).deletingLastPathComponent().appendingPathComponent("curation").path
-            // The folder is listed once here to size the default subset; FolderCuration checks the rest.
-            let count = try FolderCuration.openFolder(folder, channels: 3, convert: true).count
-            let settings = CurationSettings(duplicateThreshold: threshold, neighbors: neighbors, subsetSize: subset ?? min(1000, count),
+            let settings = CurationSettings(duplicateThreshold: threshold, neighbors: neighbors, subsetSize: subset ?? 1000,
                                             regions: regions, perRegion: perRegion, seed: seed)
-            let curation = FolderCuration(settings: settings, layer: features, convertChannels: convertChannels, batchSize: featureBatchSize,
+            var curation = FolderCuration(settings: settings, layer: features, convertChannels: convertChannels, batchSize: featureBatchSize,
                                           workers: workers, precision: precision, evalTransform: evalTransform)
+            curation.subsetAtMostFolder = subset == nil
             let outcome = try curation.run(checkpoint: checkpointFile, folder: folder, output: directory, progress: note)
             let result = outcome.curation
             print("\(outcome.images.count) images: \(result.duplicateGroups.count) near-duplicate groups "

@@ -60,6 +60,12 @@ extension ImageFolderDataset {
         }
     }
 
+    /// The same files and labels, decoded to `channels` (1 or 3) instead, without listing the folder again.
+    public func converted(toChannels channels: Int) throws -> ImageFolderDataset {
+        guard channels == 1 || channels == 3 else { throw DataError.invalidOption("channels must be 1 or 3, not \(channels)") }
+        return ImageFolderDataset(name: name, channels: channels, classNames: classNames, files: files, labels: labels)
+    }
+
     /// The same folder without the files in `excluded` (labels and class names kept).
     public func removing(_ excluded: Set<String>) throws -> ImageFolderDataset {
         let kept = files.indices.filter { !excluded.contains(files[$0]) }

@@ -14,6 +14,9 @@ public struct FolderCuration: Sendable {
     public var convertChannels: Bool
     /// Images per forward pass and loader threads.
     public var batchSize: Int, workers: Int
+    /// Shrink the diverse subset to the folder's size instead of refusing a larger one (for a
+    /// default size the user did not choose).
+    public var subsetAtMostFolder = false
     /// fp32, bf16 or auto (nil: the checkpoint's).
     public var precision: String?
     /// Evaluation transform preset (nil: the checkpoint's).
@@ -45,6 +48,8 @@ public struct FolderCuration: Sendable {
         let network = try EvaluationSession.openNetwork(checkpoint: checkpoint)
         let channels = network.model.config.inputChannels
         let images = try Self.openFolder(folder, channels: channels, convert: convertChannels)
+        var settings = self.settings
+        if subsetAtMostFolder { settings.subsetSize = min(settings.subsetSize, images.count) }
         try settings.validate(count: images.count)
         let transform = try AugmentationPresets.pipeline(named: evalTransform ?? network.description.evalTransform)
         let dtype = try EvaluationSession.precision(named: precision ?? network.description.precision)
@@ -88,7 +93,7 @@ public struct FolderCuration: Sendable {
                                       + "are grey (\(sample.count) sampled); pass --convert-channels to curate them as colour images")
             }
         }
-        return channels == 3 ? asColour : try ImageFolderDataset(root: path, channels: channels)
+        return try asColour.converted(toChannels: channels)
     }
 
     /// True when some pixel of the RGB `image` has unequal red, green and blue.
