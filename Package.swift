@@ -31,6 +31,9 @@ let package = Package(
         .systemLibrary(name: "CImageLibs", path: "Sources/CImageLibs"),
         .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: optimized),
         .target(name: "Codecs", dependencies: ["CImageLibs"], swiftSettings: optimized),
+        // Collectives: allreduce, all-gather, broadcast over MPI (OpenMPI's libmpi opened at run
+        // time under mpirun, never linked), or the identity for one process.
+        .target(name: "Collectives", swiftSettings: optimized),
         // Leaves: the checkpoint file format and the seedable random generator; pure Swift.
         .target(name: "SafeTensors", swiftSettings: optimized),
         // The run-file format (file names, checkpoint keys, metrics keys) that Training writes and
@@ -46,14 +49,14 @@ let package = Package(
         // Methods: InvP, NPID (loss + memory bank + schedule).
         .target(name: "Methods", dependencies: ["NN", "Kernels", "Randomness"], swiftSettings: optimized),
         .target(name: "Evaluation", dependencies: ["Models", "Data", "Methods", "Kernels", "Randomness", "SafeTensors", "RunFormat"], swiftSettings: optimized),
-        .target(name: "Training", dependencies: ["Models", "Data", "Methods", "Evaluation", "SafeTensors", "RunFormat"], swiftSettings: optimized),
+        .target(name: "Training", dependencies: ["Models", "Data", "Methods", "Evaluation", "SafeTensors", "RunFormat", "Collectives"], swiftSettings: optimized),
         // ONNXExport: a ResNet as an ONNX model; the only target that knows ONNX.
         .target(name: "ONNXExport", dependencies: [
             "Models", "NN", "Tensors", "Randomness",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Generated/README.md"], swiftSettings: optimized),
         .target(name: "InvpropCLI", dependencies: [
-            "Training", "Evaluation", "Report", "RunFormat", "ONNXExport",
+            "Training", "Evaluation", "Report", "RunFormat", "ONNXExport", "Collectives",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], resources: [.copy("Recipes")], swiftSettings: optimized),
@@ -65,7 +68,7 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors", "Randomness", "Training", "Kernels"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Models", "SafeTensors", "Randomness", "Training", "Kernels", "Collectives"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Codecs", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Methods", "Kernels", "SafeTensors"]),

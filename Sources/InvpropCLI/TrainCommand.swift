@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collectives
 import Dispatch
 import Foundation
 import Kernels
@@ -50,11 +51,33 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let config = try resolvedConfig(log: note)
-        let directory = URL(fileURLWithPath: output ?? defaultRunDirectory(config))
-        let progress = ProgressPrinter()
+        let communicator: any Communicator
+        do { communicator = try Launch.communicator() } catch { throw failure(error) }
+        do {
+            try train(communicator)
+        } catch {
+            // One rank's error ends the whole job: the others would wait in a collective forever.
+            guard communicator.size > 1 else { throw error }
+            if !(error is ExitCode) { _ = failure(error) }
+            FileHandle.standardError.write(Data("invprop: rank \(communicator.rank) of \(communicator.size) failed; ending the job\n".utf8))
+            communicator.abort(code: 1)
+        }
+        (communicator as? MPICommunicator)?.finalize()
+    }
+
+    /// The run on this process: every rank trains, rank 0 alone prints and writes files.
+    private func train(_ communicator: any Communicator) throws {
+        let primary = communicator.isPrimary
+        var config = try resolvedConfig(log: primary ? note : { _ in })
+        if communicator.size > 1 {
+            // Each process of a machine takes its share of the cores unless told otherwise.
+            if options.threads == nil { config.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / Launch.localProcessCount()) }
+        }
+        // A default name comes from the clock: rank 0's, so that every rank writes to one run.
+        let directory = URL(fileURLWithPath: try communicator.broadcast(output ?? defaultRunDirectory(config)))
+        let progress: ProgressPrinter? = primary ? ProgressPrinter() : nil
         let trainer: Trainer
-        do { trainer = try Trainer(config: config, runDirectory: directory, resume: resume, observer: progress) } catch {
+        do { trainer = try Trainer(config: config, runDirectory: directory, resume: resume, observer: progress, communicator: communicator) } catch {
             throw failure(error)
         }
         let c = trainer.config
@@ -62,18 +85,25 @@ struct TrainCommand: ParsableCommand {
             throw failure(ValidationError("\(directory.path) holds a \(c.method) run; it cannot be resumed with --method \(asked) "
                                           + "(start a new run with another --output)"))
         }
-        progress.note("training \(c.method) on \(c.dataset) (\(c.preset) preset): ResNet-\(c.model.depth) width \(c.model.width), "
-                      + "\(c.epochs) epochs, batch \(c.batchSize), \(trainer.resolvedPrecision == .bf16 ? "bf16" : "fp32") (\(ComputeCapabilities.instructionSet)); "
+        let processes = communicator.size > 1 ? ", \(communicator.size) processes × batch \(c.batchSize / communicator.size)"
+            + (c.syncBatchNorm == true ? ", synchronised batch norm" : "") : ""
+        progress?.note("training \(c.method) on \(c.dataset) (\(c.preset) preset): ResNet-\(c.model.depth) width \(c.model.width), "
+                      + "\(c.epochs) epochs, batch \(c.batchSize)\(processes), \(trainer.resolvedPrecision == .bf16 ? "bf16" : "fp32") (\(ComputeCapabilities.instructionSet)); "
                       + "run directory \(directory.path)")
         let interrupt = InterruptFlag()
         let summary: TrainingSummary
         do {
             summary = try trainer.run(observer: progress) { interrupt.requested ? .saveAndStop : .none }
         } catch {
-            progress.finishLine()
+            progress?.finishLine()
             throw failure(error)
         }
-        progress.finishLine()
+        progress?.finishLine()
+        if primary { printSummary(summary, config: c, directory: directory) }
+    }
+
+    /// The closing lines: the final and best kNN scores, and where the run files are.
+    private func printSummary(_ summary: TrainingSummary, config c: TrainingConfig, directory: URL) {
         if summary.finished && c.knnEvery == 0 {
             print("finished \(summary.completedEpochs) epochs. kNN monitor off (--knn-every 0): no accuracy measured and no "
                   + "checkpoint-best; checkpoint-last holds the final network (invprop eval knn \(directory.path) scores it)")

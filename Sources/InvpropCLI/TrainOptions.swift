@@ -55,6 +55,7 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "kNN monitor training features: bank (the paper's), recompute (evaluation transform) or both.") var knnFeatures: MonitorFeatures?
     @Option(help: "Training images whose embeddings give the label-free health signals each epoch (default 1024; 0: off).") var healthSample: Int?
     @Flag(help: "End training when neighbour stability and uniformity stop changing (docs/health.md); the test split is then scored.") var stopWhenStable = false
+    @Flag(help: "Under mpirun: batch norm uses the statistics of the whole global batch instead of each process's share (docs/distributed.md).") var syncBatchnorm = false
     @Option(help: "Also checkpoint every N steps inside an epoch (0: epoch ends only).") var checkpointEvery: Int?
     @Flag(help: "Do not log positive purity.") var noPurity = false
 
@@ -116,6 +117,7 @@ struct TrainOptions: ParsableArguments {
         if let knnFeatures { c.monitorFeatures = knnFeatures }
         if let healthSample { c.healthSample = healthSample }
         if stopWhenStable { c.stopWhenStable = true }
+        if syncBatchnorm { c.syncBatchNorm = true }
         if let checkpointEvery { c.checkpointEverySteps = checkpointEvery }
         if noPurity { c.purity = false }
         if skipBadImages { c.skipBadImages = true }

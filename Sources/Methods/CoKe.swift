@@ -80,10 +80,11 @@ public final class CoKePredictor: Layer {
 }
 
 /// CoKe, online constrained k-means (Qian et al., CVPR 2022), single view, as idstcv/CoKe's
-/// `builder_single_view.py` and `main_single_view.py` train it in their first stage. Per step,
-/// inside `computeLoss` as the authors' forward does: the targets are the assignments of the
-/// previous epoch (in the first epoch, the ones just made); each head assigns the batch to its
-/// current centres plus duals, moves its duals and centres. The loss is the cross-entropy of the
+/// `builder_single_view.py` and `main_single_view.py` train it in their first stage. Per step:
+/// the targets are the assignments of the previous epoch (in the first epoch, the ones just
+/// made); each head assigns the batch to its current centres plus duals (`computeLoss`), then
+/// moves its duals and centres (`finishStep`, with the global batch as the authors' all-gather
+/// gives it; the loss reads only the previous centres, so the order is theirs). The loss is the cross-entropy of the
 /// predictor's (and, with β < 1, the encoder's) normalised outputs against the previous epoch's
 /// centres. The first epoch trains nothing (learning rate 0); at each epoch's end the current
 /// centres become the previous ones.
@@ -95,6 +96,9 @@ public final class CoKe: TrainingMethod {
     /// The predictor MLP.
     public let predictor: CoKePredictor
     private let datasetSize: Int
+    /// Whether the current step's epoch is past the first (whose assignments start from random
+    /// centres, so their changes say nothing).
+    private var countsChanges = false
 
     /// A method for `datasetSize` images of `dimension`-wide outputs; `backboneWidth` is the
     /// predictor's default hidden width.
@@ -135,26 +139,42 @@ public final class CoKe: TrainingMethod {
         let x = try Tensor(shape: [b, d], values: features, requiresGrad: true)
         let p = try predictor(x)
         let xp = l2NormalizeRows(features, rows: b, dimension: d).v
-        var targets: [[Int32]] = [], changed = 0
-        for j in heads.indices {
-            let previous = indices.map { heads[j].assignments[$0] }
-            let labels = heads[j].assign(xp)
-            heads[j].update(xp, labels: labels, dualRate: config.dualLearningRate, ratio: config.ratio)
-            for (i, label) in zip(indices, labels) { heads[j].assignments[i] = label }
-            targets.append(epoch == 1 ? labels : previous)
-            if j == 0 { changed = zip(previous, labels).filter { $0 != $1 }.count }
-        }
+        // Each head's assignment is row by row (centres plus duals), so this rank's rows of the
+        // global batch's assignment; the duals and centres move in `finishStep`.
+        let labels = heads.map { $0.assign(xp) }
+        let targets = epoch == 1 ? labels : heads.map { head in indices.map { head.assignments[$0] } }
         let out = CoKeLoss.evaluate(encoder: features, predictor: p.toArray(), heads: heads, targets: targets,
                                     temperature: config.temperature, beta: config.beta)
         try backpropagate(p, gradient: out.gradPredictor)
         let throughPredictor = x.grad?.toArray() ?? [Float](repeating: 0, count: b * d)
         let gradient = zip(out.gradEncoder, throughPredictor).map { $0 + $1 }
-        return MethodLoss(loss: out.loss, terms: [out.loss], gradient: gradient,
-                          counts: epoch == 1 ? [:] : ["labels_changed": Double(changed), "labels_seen": Double(b)])
+        countsChanges = epoch > 1
+        // Records [B, H]: row r holds sample r's label under each head.
+        let records = (0..<b).flatMap { r in labels.map { $0[r] } }
+        return MethodLoss(loss: out.loss, terms: [out.loss], gradient: gradient, records: records)
     }
 
-    /// The state moved inside `computeLoss`, as the authors' forward moves it.
-    public func finishStep(features: [Float], indices: [Int]) throws {}
+    /// Labels of a sample under each head.
+    public var recordWidth: Int { heads.count }
+
+    /// Each head's duals, centres and assignments move with the global batch's labels `records`
+    /// [B, H], as the authors' forward moves them after the assignment.
+    public func finishStep(features: [Float], indices: [Int], records: [Int32]) throws -> [String: Double] {
+        let d = heads[0].dimension, h = heads.count
+        let b = try validateBatch(features: features, indices: indices, dimension: d, datasetSize: datasetSize)
+        guard records.count == b * h else {
+            throw MethodsError.invalidInput("CoKe: \(records.count) records for a batch of \(b) and \(h) heads")
+        }
+        let xp = l2NormalizeRows(features, rows: b, dimension: d).v
+        var changed = 0
+        for j in heads.indices {
+            let labels = (0..<b).map { records[$0 * h + j] }
+            if j == 0 { changed = zip(indices, labels).filter { heads[0].assignments[$0] != $1 }.count }
+            heads[j].update(xp, labels: labels, dualRate: config.dualLearningRate, ratio: config.ratio)
+            for (i, label) in zip(indices, labels) { heads[j].assignments[i] = label }
+        }
+        return countsChanges ? ["labels_changed": Double(changed), "labels_seen": Double(b)] : [:]
+    }
 
     /// The centres start random (the authors'); nothing to take from the initial network.
     public func start(fromFeatures features: [Float]) throws {}

@@ -11,8 +11,6 @@ public final class InvariancePropagation: TrainingMethod {
     public let loss: InvPLoss
     /// Labels of the training images for purity (never used to train); nil: no purity.
     let diagnosticLabels: [Int32]?
-    /// The last step's [B, k+1] nearest bank entries, for the table update in `finishStep`.
-    private var pendingNearest: [Int32]?
 
     /// A fresh method: bank initialised from `seed` (SPEC step 11), table all zeros.
     public init(config: InvPConfig, datasetSize: Int, dimension: Int = 128, seed: UInt64, diagnosticLabels: [Int32]? = nil) throws {
@@ -83,23 +81,26 @@ public final class InvariancePropagation: TrainingMethod {
     /// The memory bank.
     public var memoryBank: MemoryBank? { bank }
 
-    /// SPEC steps 1–9 for the trainer; purity counts ride along when labels were given.
+    /// SPEC steps 1–9 for the trainer; purity counts ride along when labels were given; the
+    /// records are each anchor's k + 1 nearest bank entries, [B, k+1], for the table update.
     public func computeLoss(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss {
         let out = try computeLoss(features: features, indices: indices, epoch: epoch, diagnostics: diagnosticLabels != nil)
-        pendingNearest = out.nearest
         var counts: [String: Double] = [:]
         if let labels = diagnosticLabels, let diagnostics = out.diagnostics {
             counts = try PurityCounts.measure(anchors: indices, diagnostics: diagnostics, labels: labels).asCounts
         }
-        return MethodLoss(loss: out.loss, terms: [out.instanceLoss, out.invarianceLoss], gradient: out.gradient, counts: counts)
+        return MethodLoss(loss: out.loss, terms: [out.instanceLoss, out.invarianceLoss], gradient: out.gradient, counts: counts,
+                          records: out.nearest)
     }
 
-    /// SPEC steps 10 and 11 with the nearest entries of the last `computeLoss`.
-    public func finishStep(features: [Float], indices: [Int]) throws {
-        guard let nearest = pendingNearest else { throw MethodsError.invalidInput("finishStep without a computeLoss before it") }
-        pendingNearest = nil
-        try table.update(indices: indices, nearest: nearest)
+    /// k + 1 nearest entries per anchor.
+    public var recordWidth: Int { table.neighbours + 1 }
+
+    /// SPEC steps 10 and 11 with the nearest entries `records` the loss found, [B, k+1].
+    public func finishStep(features: [Float], indices: [Int], records: [Int32]) throws -> [String: Double] {
+        try table.update(indices: indices, nearest: records)
         try bank.update(indices: indices, features: features)
+        return [:]
     }
 
     /// The bank from the initial network's features, then every table row from that bank.
@@ -166,6 +167,12 @@ public final class NPID: TrainingMethod {
     /// The bank update after the optimizer step.
     public func finishStep(features: [Float], indices: [Int]) throws {
         try bank.update(indices: indices, features: features)
+    }
+
+    /// The bank update (NPID needs no records).
+    public func finishStep(features: [Float], indices: [Int], records: [Int32]) throws -> [String: Double] {
+        try finishStep(features: features, indices: indices)
+        return [:]
     }
 
     // MARK: TrainingMethod

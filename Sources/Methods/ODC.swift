@@ -86,19 +86,33 @@ public final class OnlineDeepClustering: TrainingMethod {
     /// ODC always starts from k-means of the initial network's outputs.
     public var requiresFeatureStart: Bool { true }
 
-    /// Loss and dL/df against the current labels; then the memory rows and labels of the batch.
+    /// Loss and dL/df against the current labels (the state is left alone: `finishStep` moves it).
     public func computeLoss(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss {
         _ = try validateBatch(features: features, indices: indices, dimension: bank.dimension, datasetSize: bank.count)
         let targets = indices.map { clusters.labels[$0] }
         let (loss, gradient) = head.weightedCrossEntropy(features: features, targets: targets, classWeights: classWeights)
-        try bank.update(indices: indices, features: features)
-        let changed = clusters.relabel(indices: indices, memory: bank.storage)
-        return MethodLoss(loss: loss, terms: [loss], gradient: gradient,
-                          counts: ["labels_changed": Double(changed), "labels_seen": Double(indices.count)])
+        return MethodLoss(loss: loss, terms: [loss], gradient: gradient)
     }
 
-    /// After the optimizer step: centroids every `centroidInterval` steps, small clusters, weights.
-    public func finishStep(features: [Float], indices: [Int]) throws {
+    /// After the optimizer step, as mmselfsup's forward and hook do: the memory rows and labels of
+    /// the batch, then the centroids every `centroidInterval` steps, small clusters, weights.
+    /// (mmselfsup moves the memory inside the forward pass, after the loss; nothing between the
+    /// loss and this call reads the memory, so the order is the same.)
+    public func finishStep(features: [Float], indices: [Int], records: [Int32]) throws -> [String: Double] {
+        let changed = try moveMemory(features: features, indices: indices)
+        afterIteration()
+        return ["labels_changed": Double(changed), "labels_seen": Double(indices.count)]
+    }
+
+    /// The forward pass's part: the memory rows of the batch move towards f: [B, D], and each
+    /// image takes its nearest centroid's label; returns how many labels changed.
+    func moveMemory(features: [Float], indices: [Int]) throws -> Int {
+        try bank.update(indices: indices, features: features)
+        return clusters.relabel(indices: indices, memory: bank.storage)
+    }
+
+    /// The hook's part: centroids every `centroidInterval` steps, small clusters, weights.
+    func afterIteration() {
         stepCount += 1
         if stepCount % config.centroidInterval == 0 { clusters.recomputeCentroids(memory: bank.storage) }
         clusters.handleSmallClusters(minimumSize: config.minimumClusterSize, memory: bank.storage)

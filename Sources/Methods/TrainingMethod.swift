@@ -34,10 +34,15 @@ public struct MethodLoss: Sendable {
     /// Per-batch counts that add up over an epoch (e.g. purity numerators and denominators);
     /// `TrainingMethod.epochDiagnostics` turns their sums into the epoch's diagnostics.
     public var counts: [String: Double]
+    /// What `finishStep` needs from this step besides f, per sample: [B, recordWidth] (InvP: the
+    /// k + 1 nearest bank entries of each anchor; CoKe: each head's assignment). In data-parallel
+    /// training every rank's records are gathered, so each rank updates the state from the whole
+    /// global batch.
+    public var records: [Int32]
 
     /// A step's result.
-    public init(loss: Float, terms: [Float], gradient: [Float], counts: [String: Double] = [:]) {
-        self.loss = loss; self.terms = terms; self.gradient = gradient; self.counts = counts
+    public init(loss: Float, terms: [Float], gradient: [Float], counts: [String: Double] = [:], records: [Int32] = []) {
+        self.loss = loss; self.terms = terms; self.gradient = gradient; self.counts = counts; self.records = records
     }
 }
 
@@ -66,7 +71,12 @@ public struct MethodSetup: Sendable {
 /// A self-supervised objective as the trainer drives it. Per step:
 /// 1. `computeLoss(features: f, indices:, epoch:)` for the network's outputs f: [B, D];
 /// 2. the trainer backpropagates `gradient` and takes the optimizer step;
-/// 3. `finishStep(features: f, indices:)` updates the method's state from the same f.
+/// 3. `finishStep(features: f, indices:, records:)` updates the method's state from the same f
+///    and the loss's `records`.
+/// Data-parallel rule (docs/distributed.md): `computeLoss` sees only this process's share of the
+/// global batch and must leave the state alone; `finishStep` receives the whole global batch (every
+/// rank's f, indices and records, in rank order) and must be deterministic, so that every rank's
+/// state stays identical. In one process both see the same batch.
 /// The state (`stateTensors`) goes into every checkpoint as `method.<name>`; loss terms and
 /// diagnostics reach the progress line, `metrics.jsonl` and the report by their names.
 public protocol TrainingMethod: AnyObject {
@@ -78,8 +88,12 @@ public protocol TrainingMethod: AnyObject {
     /// Loss, named terms and dL/df for f: [B, D] of the training images `indices` in `epoch`
     /// (counted from 1, as the authors' loops count).
     func computeLoss(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss
-    /// Updates the state after the optimizer step, from the f the loss saw.
-    func finishStep(features: [Float], indices: [Int]) throws
+    /// Width of `MethodLoss.records` per sample (0: the method needs none).
+    var recordWidth: Int { get }
+    /// Updates the state after the optimizer step from the global batch's f: [B, D], indices [B]
+    /// and records [B, recordWidth]; returns counts over that batch that add up over the epoch
+    /// (like `MethodLoss.counts`, but already global).
+    func finishStep(features: [Float], indices: [Int], records: [Int32]) throws -> [String: Double]
     /// Starts the state from the initial network's normalised-or-not outputs on every training
     /// image, [N, D] in bank order (`--bank-init features`).
     func start(fromFeatures features: [Float]) throws
@@ -107,6 +121,8 @@ public protocol TrainingMethod: AnyObject {
 extension TrainingMethod {
     /// No layers of its own.
     public var module: MethodModule? { nil }
+    /// No records.
+    public var recordWidth: Int { 0 }
     /// Starts as `--bank-init` says.
     public var requiresFeatureStart: Bool { false }
     /// The schedule's rate.

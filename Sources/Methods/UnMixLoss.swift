@@ -22,9 +22,8 @@ public enum UnMixLoss {
         return out
     }
 
-    /// Evaluates the three terms for q, q_m: [B, D] of the images `indices` in `epoch`. The clean
-    /// term is evaluated last, so the method's pending state (InvP's nearest neighbours) is the
-    /// clean one when the trainer calls `finishStep` with q.
+    /// Evaluates the three terms for q, q_m: [B, D] of the images `indices` in `epoch`; the
+    /// clean term's records are the ones `finishStep` receives with q.
     public static func evaluate(method: any TrainingMethod, clean q: [Float], mixed qm: [Float], indices: [Int], epoch: Int,
                                 lambda: Double, dimension d: Int) throws -> Output {
         let own = try method.computeLoss(features: qm, indices: indices, epoch: epoch)

@@ -210,6 +210,16 @@ public final class ResNet: Layer {
     /// that write the normalisation out as an operation of their own.
     public var batchNormEpsilon: Float { bn1.epsilon }
 
+    /// Every batch norm of the network, in state-dict order (to synchronise them across the
+    /// processes of a data-parallel job).
+    public var batchNorms: [BatchNorm2d] {
+        var norms: [BatchNorm2d] = [bn1]
+        for stage in stages {
+            for block in stage { norms += block.norms + (block.downsample.map { [$0.1] } ?? []) }
+        }
+        return norms
+    }
+
     /// Parameters of the backbone only (no head), e.g. for a frozen-feature probe.
     public var backboneParameters: [(String, Tensor)] { namedParameters.filter { !$0.0.hasPrefix("fc.") } }
 }

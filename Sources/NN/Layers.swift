@@ -63,6 +63,9 @@ public final class BatchNorm2d: Layer {
     public private(set) var batchesTracked = 0
     /// Weight of the newest batch in the running statistics, and the variance epsilon.
     public let momentum: Float, epsilon: Float
+    /// When set, training uses the statistics of the global batch of a data-parallel job
+    /// (synchronised batch norm); nil: this process's batch alone.
+    public var replicaSum: (any ReplicaSum)?
 
     /// A batch-norm layer over `channels` channels.
     public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
@@ -78,6 +81,10 @@ public final class BatchNorm2d: Layer {
     /// followed by ReLU in the same kernel.
     public func callAsFunction(_ x: Tensor, training: Bool, relu: Bool = false) throws -> Tensor {
         if training { batchesTracked += 1 }
+        if training, let replicaSum {
+            return try Tensor.syncBatchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
+                                            replicas: replicaSum, momentum: momentum, epsilon: epsilon, fusedReLU: relu)
+        }
         return try Tensor.batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
                                     training: training, momentum: momentum, epsilon: epsilon, fusedReLU: relu)
     }

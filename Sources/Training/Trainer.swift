@@ -1,3 +1,4 @@
+import Collectives
 import Data
 import Dispatch
 import Evaluation
@@ -88,6 +89,10 @@ public final class Trainer {
     public var stoppingRule = StabilityStoppingRule()
     /// Seconds of the current epoch's steps by phase (not checkpointed; see `EpochRecord.phaseSeconds`).
     var phases = PhaseClock()
+    /// The processes training together (one without `mpirun`); only rank 0 writes files.
+    let parallel: DataParallel
+    /// Bytes this rank sent in the current epoch's steps (data-parallel runs).
+    var epochBytesSent = 0
 
     /// Last checkpoint's path in the run directory.
     public var lastCheckpoint: URL { runDirectory.appendingPathComponent(RunFileName.lastCheckpoint) }
@@ -97,13 +102,17 @@ public final class Trainer {
 
     /// Prepares a run: opens the data, builds the network, method and optimizer, and restores
     /// the last checkpoint when `resume` is set (its configuration then wins). A run directory
-    /// holding a checkpoint is never overwritten without `resume`.
-    public init(config requested: TrainingConfig, runDirectory: URL, resume: Bool, observer: TrainingObserver? = nil) throws {
+    /// holding a checkpoint is never overwritten without `resume`. With a `communicator` of
+    /// several processes this process trains its share of every batch (docs/distributed.md).
+    public init(config requested: TrainingConfig, runDirectory: URL, resume: Bool, observer: TrainingObserver? = nil,
+                communicator: any Communicator = SingleProcess()) throws {
         self.runDirectory = runDirectory
+        parallel = DataParallel(communicator: communicator)
+        let primary = communicator.isPrimary
         let last = runDirectory.appendingPathComponent(RunFileName.lastCheckpoint)
         var config = requested
         var restored: (TensorArchive, TrainingProgress)?
-        if resume { MetricsLog.removeAbandonedTemporaryFiles(in: runDirectory) }
+        if resume && primary { MetricsLog.removeAbandonedTemporaryFiles(in: runDirectory) }
         if FileManager.default.fileExists(atPath: last.path) {
             guard resume else {
                 throw TrainingError.invalidOption("\(runDirectory.path) already holds a run (checkpoint-last.safetensors); pass --resume to continue it or choose another --output")
@@ -117,6 +126,9 @@ public final class Trainer {
             observer?.note("nothing to resume in \(runDirectory.path): starting a new run")
         }
         try config.validate()
+        guard config.batchSize % communicator.size == 0 else {
+            throw TrainingError.invalidOption("--batch-size \(config.batchSize) must be a multiple of the number of processes (\(communicator.size)): each takes an equal share of every batch")
+        }
         if let threads = config.threads { try ComputeThreads.set(threads) }
 
         // Data.
@@ -154,10 +166,12 @@ public final class Trainer {
         trainAugmentation = augmentation
         healthPositions = Self.healthSample(size: config.resolvedHealthSample, trainingCount: n)
         loader = try DataLoader(dataset: train, transform: augmentation, batchSize: config.batchSize,
-                                shuffle: true, dropLast: true, seed: config.seed, workers: config.workers, prefetch: 3)
+                                shuffle: true, dropLast: true, seed: config.seed, workers: config.workers, prefetch: 3,
+                                shard: (communicator.rank, communicator.size))
 
         // Network, objective, optimizer.
         model = try ResNet(config.model, seed: config.seed)
+        if config.syncBatchNorm == true && communicator.size > 1 { model.synchroniseBatchNorms(over: communicator) }
         let d = config.model.head == .none ? config.model.featureDimension : config.model.outputDimension
         var setup = MethodSetup(invp: config.invp, datasetSize: n, dimension: d, seed: config.seed,
                                 diagnosticLabels: config.purity ? trainLabels : nil)
@@ -188,12 +202,14 @@ public final class Trainer {
             observer?.note("resumed from \(last.path) at epoch \(progress.epoch + 1), step \(progress.stepInEpoch)")
             // Lines of epochs the checkpoint does not hold (written before an interruption
             // stopped the checkpoint write) would appear twice once those epochs run again.
-            let dropped = try MetricsLog.keepEpochs(upTo: progress.epoch, in: metricsFile)
+            let dropped = primary ? try MetricsLog.keepEpochs(upTo: progress.epoch, in: metricsFile) : 0
             if dropped > 0 { observer?.note("metrics.jsonl: dropped \(dropped) line(s) after epoch \(progress.epoch), the checkpoint's epoch") }
         } else if config.bankInitialization == .features || method.requiresFeatureStart {
             observer?.note("\(config.method): starting from the initial network's features on \(n) training images")
             try startMethodFromFeatures()
         }
+        try parallel.checkAgreement(model: model, method: method, step: progress.globalStep, when: "at the start")
+        guard primary else { return }
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         try writeAtomically(Data((try config.json() + "\n").utf8), to: runDirectory.appendingPathComponent(RunFileName.config))
         if restored == nil { try? FileManager.default.removeItem(at: metricsFile) }
@@ -275,7 +291,7 @@ public final class Trainer {
                 progress.stepInEpoch += 1
                 progress.globalStep += 1
                 progress.accumulate(result)
-                progress.epochImages += batch.count
+                progress.epochImages += batch.count * parallel.size
                 let stepEnd = DispatchTime.now().uptimeNanoseconds
                 progress.epochSeconds += Double(stepEnd - stepStart) / 1e9
                 stepStart = stepEnd
@@ -287,7 +303,7 @@ public final class Trainer {
                                           terms: zip(lossTermNames, progress.epochLossSums.dropFirst()).map { ($0, $1 / done) },
                                           learningRate: Double(optimizer.learningRate), imagesPerSecond: rate,
                                           etaSeconds: remainingSteps * Double(config.batchSize) / max(rate, 1e-9)))
-                switch stop() {
+                switch try parallel.agree(on: stop()) {
                 case .none: break
                 case .abandon: return summary(lastRecord, finished: false)
                 case .saveAndStop:
@@ -332,8 +348,22 @@ public final class Trainer {
         }
         let result = try phases.time("loss") { try method.computeLoss(features: f, indices: batch.indices, epoch: epoch + 1) }
         try phases.time("backward") { try attachAndBackward(output, shape: output.shape, loss: result.loss, gradient: result.gradient) }
+        return try finishStep(result, features: f, indices: batch.indices)
+    }
+
+    /// The rest of every step after the backward pass: the gradients averaged over the ranks,
+    /// SGD, the method's state moved with the global batch (every rank's f, indices and
+    /// records), and the step's statistics combined over the ranks.
+    private func finishStep(_ local: MethodLoss, features f: [Float], indices: [Int]) throws -> MethodLoss {
+        try phases.time("communication") {
+            epochBytesSent += try parallel.averageGradients(optimizer.groups.flatMap { $0.parameters.map(\.1) })
+        }
         phases.time("optimizer") { optimizer.step() }
-        try phases.time("state") { try method.finishStep(features: f, indices: batch.indices) }
+        let global = try phases.time("communication") { try parallel.gatherStep(features: f, indices: indices, records: local.records) }
+        epochBytesSent += global.bytes
+        let counts = try phases.time("state") { try method.finishStep(features: global.features, indices: global.indices, records: global.records) }
+        var result = try phases.time("communication") { try parallel.combine(local) }
+        result.counts.merge(counts, uniquingKeysWith: +)
         return result
     }
 
@@ -361,9 +391,9 @@ public final class Trainer {
         }
         let total = out.clean.loss + out.mixedLoss
         try phases.time("backward") { try attachAndBackward([(clean.output, out.clean.gradient), (mixedOutput, out.mixedGradient)], loss: total) }
-        phases.time("optimizer") { optimizer.step() }
-        try phases.time("state") { try method.finishStep(features: clean.f, indices: batch.indices) }
-        return MethodLoss(loss: total, terms: out.clean.terms + [out.mixedLoss], gradient: out.clean.gradient, counts: out.clean.counts)
+        return try finishStep(MethodLoss(loss: total, terms: out.clean.terms + [out.mixedLoss], gradient: out.clean.gradient,
+                                         counts: out.clean.counts, records: out.clean.records),
+                              features: clean.f, indices: batch.indices)
     }
 
     /// Connects a loss computed outside the tensor graph (value and dL/doutput) and backpropagates.
@@ -393,6 +423,14 @@ public final class Trainer {
         for (name, sum) in zip(lossTermNames, progress.epochLossSums.dropFirst()) { record.lossTerms[name] = sum / Double(steps) }
         record.diagnostics = method.epochDiagnostics(epoch: e + 1, counts: progress.epochCounts ?? [:])
         try method.finishEpoch(e + 1)   // after its diagnostics, which may read the epoch's state
+        if parallel.isDistributed {
+            // Evaluation mode reads the running statistics: rank 0's, everywhere; then the ranks
+            // prove they hold the same weights and state.
+            try phases.time("communication") { try parallel.broadcastBuffers(model) }
+            try parallel.checkAgreement(model: model, method: method, step: progress.globalStep, when: "after epoch \(e + 1)")
+            record.diagnostics["communication_megabytes_per_step"] = Double(epochBytesSent) / Double(steps) / 1e6
+            epochBytesSent = 0
+        }
         let healthStarted = DispatchTime.now().uptimeNanoseconds
         var stopReason: String?
         if let health = try measureHealth(epoch: e + 1, precision: precision) {
@@ -468,20 +506,19 @@ public final class Trainer {
         var recomputed: [Float]?
         if recompute {
             observer?.note("kNN monitor: features of \(train.count) training images")
-            recomputed = try FeatureExtractor.extract(model: model, dataset: train, transform: transform, batchSize: 256,
-                                                      precision: precision, head: true, workers: config.workers).head
+            recomputed = try sharedHeadFeatures(train, transform: transform, precision: precision).head
         }
         let knn = WeightedKNN(k: min(config.knnK, train.count), temperature: config.knnTemperature)
         var result: [String: (bank: KNNScore?, recomputed: KNNScore?)] = [:]
         for split in labelled {
             observer?.note("kNN monitor: features of \(split.images.count) \(split.name) images")
-            let features = try FeatureExtractor.extract(model: model, dataset: split.images, transform: transform,
-                                                        batchSize: 256, precision: precision, head: true, workers: config.workers)
-            guard let head = features.head, let splitLabels = features.labels else { continue }
+            let features = try sharedHeadFeatures(split.images, transform: transform, precision: precision)
+            // Rank 0 alone scores and writes the record.
+            guard parallel.isPrimary, let splitLabels = features.labels else { continue }
             let classes = max(train.classCount ?? 0, split.images.classCount ?? 0)
             func score(_ reference: [Float]) throws -> KNNScore {
-                let report = try knn.evaluate(train: reference, trainLabels: labels, test: head, testLabels: splitLabels,
-                                              dimension: features.headDimension, classCount: classes)
+                let report = try knn.evaluate(train: reference, trainLabels: labels, test: features.head, testLabels: splitLabels,
+                                              dimension: features.dimension, classCount: classes)
                 return (report.top1 * 100, report.top5 * 100)
             }
             result[split.name] = (try method.memoryBank.flatMap { useBank ? try score($0.storage) : nil }, try recomputed.map(score))
@@ -489,14 +526,32 @@ public final class Trainer {
         return result
     }
 
-    /// Writes the whole training state atomically (temporary file, fsync, rename).
+    /// Head outputs [N, D] of every image of `dataset` in evaluation mode, and its labels: each
+    /// rank computes a contiguous slice of the images and every rank receives them all.
+    func sharedHeadFeatures(_ dataset: any ImageDataset, transform: AugmentationPipeline,
+                            precision: DType) throws -> (head: [Float], dimension: Int, labels: [Int]?) {
+        let n = dataset.count, r = parallel.rank, size = parallel.size
+        let slice = Array(n * r / size..<n * (r + 1) / size)
+        let mine = try FeatureExtractor.extract(model: model, dataset: dataset, transform: transform, indices: slice, batchSize: 256,
+                                                precision: precision, head: true, workers: config.workers)
+        guard parallel.isDistributed else { return (mine.head ?? [], mine.headDimension, mine.labels) }
+        let dimension = try parallel.communicator.allgatherValue(Int64(mine.headDimension)).max().map { Int($0) } ?? 0
+        let head = try parallel.communicator.allgather(mine.head ?? [])
+        let labels = try mine.labels.map { try parallel.communicator.allgather($0.map { Int64($0) }).map { Int($0) } }
+        return (head, dimension, labels)
+    }
+
+    /// Writes the whole training state atomically (temporary file, fsync, rename); rank 0 alone
+    /// writes in a data-parallel run (every rank holds the same state).
     func saveCheckpoint(to url: URL) throws {
+        guard parallel.isPrimary else { return }
         let archive = try Checkpoint.archive(config: config, progress: progress, model: model, optimizer: optimizer,
                                              method: method)
         try archive.write(to: url.path)
     }
 
     private func appendMetrics(_ record: EpochRecord) throws {
+        guard parallel.isPrimary else { return }
         try appendJSONLine(record, to: metricsFile)
     }
 }

@@ -118,6 +118,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// End the run when the health signals stop changing (`StabilityStoppingRule`; nil: off).
     public var stopWhenStable: Bool?
 
+    /// In data-parallel training (`mpirun`), batch norm uses the statistics of the global batch
+    /// instead of each process's share (nil: each process's, as PyTorch DDP does by default).
+    public var syncBatchNorm: Bool?
+
     /// The health sample in force.
     public var resolvedHealthSample: Int { healthSample ?? 1024 }
 

@@ -55,10 +55,10 @@ struct UnMixFixtures: Decodable {
             return m
         }
         let mixed = try method(), plain = try method()
-        _ = try UnMixLoss.evaluate(method: mixed, clean: f.q, mixed: f.qm, indices: f.indices, epoch: 40, lambda: f.lambda, dimension: f.dimension)
-        try mixed.finishStep(features: f.q, indices: f.indices)
-        _ = try plain.computeLoss(features: f.q, indices: f.indices, epoch: 40)
-        try plain.finishStep(features: f.q, indices: f.indices)
+        let out = try UnMixLoss.evaluate(method: mixed, clean: f.q, mixed: f.qm, indices: f.indices, epoch: 40, lambda: f.lambda, dimension: f.dimension)
+        _ = try mixed.finishStep(features: f.q, indices: f.indices, records: out.clean.records)
+        let alone = try plain.computeLoss(features: f.q, indices: f.indices, epoch: 40) as MethodLoss
+        _ = try plain.finishStep(features: f.q, indices: f.indices, records: alone.records)
         #expect(mixed.bank.storage == plain.bank.storage && mixed.table.storage == plain.table.storage)
     }
 

@@ -47,13 +47,19 @@ public final class DataLoader: Sendable {
     public let prefetch: Int
     /// The dataset indices an epoch visits (all of them, or a fixed subset), before shuffling.
     public let indices: [Int]
+    /// This process's share of every batch in data-parallel training: rank r of n loads the
+    /// r-th of n equal slices of each global batch of `batchSize` ((0, 1): the whole batch).
+    public let shard: (rank: Int, count: Int)
 
     /// A loader over `dataset` (or over `subset` of its indices, e.g. a labelled 1 % split or
     /// "the first 20000"); throws `DataError.invalidOption` for a bad setting.
     public init(dataset: any ImageDataset, transform: AugmentationPipeline, batchSize: Int,
                 shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0,
-                workers: Int = 2, prefetch: Int = 4, subset: [Int]? = nil) throws {
+                workers: Int = 2, prefetch: Int = 4, subset: [Int]? = nil, shard: (rank: Int, count: Int) = (0, 1)) throws {
         guard batchSize > 0 else { throw DataError.invalidOption("batch size must be positive, got \(batchSize)") }
+        guard shard.count >= 1, (0..<shard.count).contains(shard.rank), batchSize % shard.count == 0 else {
+            throw DataError.invalidOption("batch size \(batchSize) cannot be split into \(shard.count) equal shares (rank \(shard.rank))")
+        }
         guard workers >= 0 else { throw DataError.invalidOption("workers must be 0 or more, got \(workers)") }
         guard prefetch > 0 else { throw DataError.invalidOption("prefetch must be positive, got \(prefetch)") }
         // Normalize traps on a channel mismatch; reject it here, where the user can be told why.
@@ -77,6 +83,7 @@ public final class DataLoader: Sendable {
         self.seed = seed
         self.workers = workers
         self.prefetch = prefetch
+        self.shard = shard
     }
 
     /// Stream tags keep shuffle and augmentation generators apart.
@@ -97,11 +104,15 @@ public final class DataLoader: Sendable {
         return order
     }
 
-    /// The batches of epoch `epoch` as lists of dataset indices.
+    /// The batches of epoch `epoch` as lists of dataset indices (this shard's slice of each).
     public func plan(epoch: Int) -> [[Int]] {
         let order = order(epoch: epoch)
         return (0..<batchesPerEpoch).map { b in
-            Array(order[(b * batchSize)..<min((b + 1) * batchSize, order.count)])
+            let batch = order[(b * batchSize)..<min((b + 1) * batchSize, order.count)]
+            guard shard.count > 1 else { return Array(batch) }
+            let share = batch.count / shard.count
+            let start = batch.startIndex + shard.rank * share
+            return Array(batch[start..<start + share])
         }
     }
 
