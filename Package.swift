@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "MethodsTests", dependencies: ["Methods", "SafeTensors", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Methods", "Kernels", "SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: [
-            "Training", "Evaluation", "InvpropCLI", "Report", "ONNXExport",
+            "Training", "Evaluation", "InvpropCLI", "Report", "ONNXExport", "Collectives",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Codecs", "RunFormat"]),

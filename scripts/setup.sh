@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages invprop needs, only those missing. Safe to run repeatedly.
 set -euo pipefail
-packages=(libdnnl-dev libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist)
+# OpenMPI: `mpirun -np N invprop train` (docs/distributed.md) and its tests; invprop itself opens
+# libmpi only when started by mpirun.
+packages=(libdnnl-dev libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -14,7 +14,7 @@ struct DataParallel {
     /// The job's processes.
     let communicator: any Communicator
     /// Floats per allreduce of the gradient (4 Mi floats, 16 MiB, near DDP's 25 MB bucket).
-    static let bucketFloats = 1 << 22
+    var bucketFloats = 1 << 22
 
     /// This process's rank.
     var rank: Int { communicator.rank }
@@ -34,7 +34,7 @@ struct DataParallel {
         var start = 0, sent = 0
         while start < parameters.count {
             var end = start, floats = 0
-            while end < parameters.count, floats == 0 || floats + parameters[end].count <= Self.bucketFloats {
+            while end < parameters.count, floats == 0 || floats + parameters[end].count <= bucketFloats {
                 floats += parameters[end].count; end += 1
             }
             try averageBucket(Array(parameters[start..<end]), floats: floats)
