@@ -110,6 +110,21 @@ struct DataParallel {
         }
     }
 
+    /// Throws, before any step, when the ranks resolved different configurations or see
+    /// different data (the configuration's JSON, the number of training images and the first
+    /// image's path or dataset name, hashed and compared over all ranks).
+    func checkSameSetup(configuration: String, trainingImages: Int, firstImage: String) throws {
+        guard isDistributed else { return }
+        var hash = StateChecksum.offset
+        StateChecksum.add(Array("\(configuration)|\(trainingImages)|\(firstImage)".utf8), to: &hash)
+        let all = try communicator.allgatherValue(hash)
+        if let other = all.firstIndex(where: { $0 != all[0] }) {
+            throw TrainingError.invalidOption("rank \(other) resolved another configuration or sees other data than rank 0 "
+                + "(\(trainingImages) training images here, first \(firstImage)); every process must run the same invprop with the "
+                + "same options and the same data paths")
+        }
+    }
+
     /// Throws naming what differs when the ranks' weights, buffers or method state are not
     /// bit-identical (FNV-1a checksums compared over all ranks).
     func checkAgreement(model: ResNet, method: any TrainingMethod, step: Int, when: String) throws {
@@ -148,9 +163,9 @@ enum StateChecksum {
         return hash
     }
 
-    private static let offset: UInt64 = 0xcbf2_9ce4_8422_2325
+    static let offset: UInt64 = 0xcbf2_9ce4_8422_2325
 
-    private static func add<T: BitwiseCopyable>(_ values: [T], to hash: inout UInt64) {
+    static func add<T: BitwiseCopyable>(_ values: [T], to hash: inout UInt64) {
         values.withUnsafeBytes { bytes in
             for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         }

@@ -139,9 +139,11 @@ public final class Trainer {
             test = try ShapesDataset(count: 400, seed: config.seed &+ 1)
         } else {
             whole = try Self.checkedFolder(DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .train, channels: channels),
-                                           split: .train, skipBad: config.skipBadImages ?? false, runDirectory: runDirectory, observer: observer)
+                                           split: .train, skipBad: config.skipBadImages ?? false, runDirectory: runDirectory, observer: observer,
+                                           writes: primary)
             test = try (try? DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .test, channels: channels)).map {
-                try Self.checkedFolder($0, split: .test, skipBad: config.skipBadImages ?? false, runDirectory: runDirectory, observer: observer)
+                try Self.checkedFolder($0, split: .test, skipBad: config.skipBadImages ?? false, runDirectory: runDirectory, observer: observer,
+                                   writes: primary)
             }
         }
         guard whole.channels == channels else {
@@ -160,6 +162,10 @@ public final class Trainer {
         validation = split.validation.isEmpty ? nil : try IndexedSubset(base: whole, indices: split.validation, name: whole.name + "-validation")
         let n = train.count
         self.config = config
+        var shared = config
+        shared.threads = nil   // each machine takes its own share of cores
+        try parallel.checkSameSetup(configuration: try shared.json(), trainingImages: n,
+                                    firstImage: n > 0 ? train.sourcePath(at: 0) ?? "\(whole.name)[\(split.training[0])]" : "none")
         trainLabels = train.classCount == nil ? nil : (0..<n).map { Int32(train.label(at: $0) ?? 0) }
         var augmentation = try AugmentationPresets.pipeline(named: config.augmentation)
         if let minimum = config.cropScaleMinimum { augmentation = augmentation.replacingCropScale(minimum: minimum) }
@@ -219,7 +225,7 @@ public final class Trainer {
     /// bad files stop the run before it starts, listed with their reasons, unless `skipBad`
     /// leaves them out (listed in `skipped-images-<split>.txt` in the run directory).
     static func checkedFolder(_ dataset: any ImageDataset, split: DatasetSplit, skipBad: Bool, runDirectory: URL,
-                              observer: TrainingObserver?) throws -> any ImageDataset {
+                              observer: TrainingObserver?, writes: Bool = true) throws -> any ImageDataset {
         guard let folder = dataset as? ImageFolderDataset else { return dataset }
         let bad = folder.checkFiles()
         guard !bad.isEmpty else { return folder }
@@ -231,9 +237,11 @@ public final class Trainer {
                 + "\nremove or repair them, or pass --skip-bad-images to train without them "
                 + "(invprop datasets check --data-dir DIR lists them all)")
         }
-        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         let list = runDirectory.appendingPathComponent("skipped-images-\(split.rawValue).txt")
-        try writeAtomically(Data((listing.joined(separator: "\n") + "\n").utf8), to: list)
+        if writes {
+            try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+            try writeAtomically(Data((listing.joined(separator: "\n") + "\n").utf8), to: list)
+        }
         observer?.note("skipping \(bad.count) unusable file(s) of \(folder.name), listed in \(list.path)")
         return try folder.removing(Set(bad.map(\.path)))
     }

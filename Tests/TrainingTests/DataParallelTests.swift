@@ -138,3 +138,31 @@ final class RankResults<T: Sendable>: @unchecked Sendable {
         #expect(try readMetrics(directory).map(\.epoch) == [1, 2])
     }
 }
+
+/// Ranks that resolved different options are refused before any step.
+@Suite struct DataParallelSetupTests {
+    @Test func ranksWithOtherOptionsAreRefused() throws {
+        let messages = try onRanks(2) { rank, c -> String in
+            var config = shapesConfig(images: 128, epochs: 1)
+            config.batchSize = 32
+            config.invp.backgroundCount = 64
+            config.learningRate = rank == 0 ? 0.1 : 0.2
+            let directory = temporaryRunDirectory("setup-\(rank)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            do { _ = try Trainer(config: config, runDirectory: directory, resume: false, communicator: c) } catch { return "\(error)" }
+            return "no error"
+        }
+        for m in messages { #expect(m.contains("rank 1 resolved another configuration or sees other data than rank 0")) }
+    }
+
+    /// A batch that the processes cannot share equally is refused, naming both numbers.
+    @Test func aBatchThatCannotBeSharedIsRefused() throws {
+        let messages = try onRanks(3) { _, c -> String in
+            var config = shapesConfig(images: 128, epochs: 1)
+            config.batchSize = 32
+            do { _ = try Trainer(config: config, runDirectory: temporaryRunDirectory("share"), resume: false, communicator: c) } catch { return "\(error)" }
+            return "no error"
+        }
+        for m in messages { #expect(m.contains("--batch-size 32 must be a multiple of the number of processes (3)")) }
+    }
+}
