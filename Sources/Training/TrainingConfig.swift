@@ -118,6 +118,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// End the run when the health signals stop changing (`StabilityStoppingRule`; nil: off).
     public var stopWhenStable: Bool?
 
+    /// Source and target domains of a multi-domain dataset (`pacs`, `domains`; nil for the others).
+    public var domains: DomainSelection?
+
     /// The health sample in force.
     public var resolvedHealthSample: Int { healthSample ?? 1024 }
 
@@ -159,6 +162,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         do {   // the checks against the number of images wait for the data (Trainer)
             try methodOptions?.validate(datasetSize: .max)
         } catch let error as MethodsError { throw fail(error.description) }
+        try validateDomains()
         try model.validate()
     }
 
