@@ -217,4 +217,16 @@ struct MultiDomainReaderTests {
         let entries = try DomainSplitList.read(path, domain: "photo", classNames: PACSCollection.classes)
         #expect(entries == [SplitListEntry(relativePath: "photo/dog/pic_0.jpg", label: 0), SplitListEntry(relativePath: "photo/house/pic_1.jpg", label: 5)])
     }
+
+    @Test("fuzzed split lists read cleanly or are refused naming the list")
+    func fuzzedLists() throws {
+        let pacs = try DomainFixture.pacs()
+        defer { pacs.remove() }
+        let path = try pacs.file("photo_train_0.txt")
+        let valid = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let (ok, rejected) = try FuzzReaderTests.fuzz(valid, at: path, headerLength: valid.count, cases: 300, seed: 16) { _ in
+            try PACSCollection(root: pacs.path).open(.sources, selection: DomainFixture.leaveSketchOut)
+        }
+        #expect(ok + rejected == 300 && rejected > 0)
+    }
 }
