@@ -133,6 +133,15 @@ struct DomainTrainingTests {
         #expect(!FileManager.default.fileExists(atPath: run.path + "/checkpoint-last.safetensors"))
     }
 
+    @Test("invprop datasets check --dataset pacs checks every listed image and fails on a broken one")
+    func datasetsCheck() throws {
+        let data = try DomainCollections.pacs()
+        try invprop(["datasets", "check", "--dataset", "pacs", "--data-dir", data, "--decode"])
+        try Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]).write(to: URL(fileURLWithPath: data + "/sketch/dog/pic_2.jpg"))
+        #expect(throws: (any Error).self) { try invprop(["datasets", "check", "--dataset", "pacs", "--data-dir", data]) }
+        try invprop(["datasets", "check", "--dataset", "domains", "--data-dir", try DomainCollections.generic()])
+    }
+
     @Test("eval udg on a run without domains says what it needs")
     func udgNeedsDomains() throws {
         let session = try EvaluationSession(checkpoint: TinyRun.lastCheckpoint())
