@@ -84,7 +84,13 @@ struct DomainTrainingTests {
         try invprop(["eval", "udg-table", run, run + "/eval-udg.json"])
         let report = try RunReport.load(runDirectory: URL(fileURLWithPath: run))
         #expect(report.evaluations.contains { $0.fileName == "eval-udg.json" && $0.metrics.contains { $0.name == "top1" } })
-        // Fine-tuning reuses eval semisup: it trains on the sources' images and tests on the target.
+        // Fine-tuning: eval semisup's recipe on each fraction's images, scored on the target.
+        try invprop(["eval", "udg", run, "--fine-tune", "--fractions", "50", "--epochs", "1", "--batch-size", "8"])
+        let tuned = try EvaluationReport.read(UDGResult.self, from: run + "/eval-udg-finetune.json")
+        #expect(tuned.protocolName == "udg-finetune" && tuned.probe == nil && tuned.fineTuning?.epochs == 1)
+        #expect(tuned.fractions.map(\.trainCount) == [16] && tuned.testCount == 16)
+        #expect(validationMessage(["eval", "udg", run, "--fine-tune", "--standardize"])?.contains("--standardize") == true)
+        // eval semisup on such a run draws from the sources' training images and tests on the target.
         try invprop(["eval", "semisup", run, "--labels", "50%", "--epochs", "1", "--batch-size", "8"])
     }
 

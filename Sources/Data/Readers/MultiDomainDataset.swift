@@ -85,8 +85,11 @@ public struct MultiDomainDataset: ImageDataset {
     public func domainName(at index: Int) -> String? { domain(at: index).map { domainNames[$0] } }
 
     /// Images per domain name, for logs and checks.
-    public var imagesPerDomain: [String: Int] {
-        domainIndices.reduce(into: [:]) { counts, domain in counts[domainNames[domain], default: 0] += 1 }
+    public var imagesPerDomain: [String: Int] { countPerDomain(Array(0..<count)) }
+
+    /// How many of the images at `indices` each domain has, by name.
+    public func countPerDomain(_ indices: [Int]) -> [String: Int] {
+        indices.reduce(into: [:]) { counts, index in counts[domainName(at: index) ?? "?", default: 0] += 1 }
     }
 
     /// The images whose domain is one of `domains`, in dataset order.

@@ -14,18 +14,32 @@ public struct UDGFractionResult: Codable, Equatable, Sendable {
     public var finalLoss: Float?
 }
 
-/// The result of `invprop eval udg`: unsupervised domain generalization's linear protocol on one
-/// fold (one target domain). `top1` is the target accuracy at the largest fraction (the
+/// The fine-tuning settings of a `udg-finetune` result.
+public struct UDGFineTuning: Codable, Equatable, Sendable {
+    /// Backbone learning rate and the classifier's multiplier.
+    public var learningRate: Float, classifierScale: Float
+    /// Weight decay, batch size and epochs.
+    public var weightDecay: Float, batchSize: Int, epochs: Int
+
+    /// The settings of `recipe`.
+    public init(_ recipe: SemiSupervisedProtocol) {
+        learningRate = recipe.learningRate; classifierScale = recipe.classifierScale
+        weightDecay = recipe.weightDecay; batchSize = recipe.batchSize; epochs = recipe.epochs
+    }
+}
+
+/// The result of `invprop eval udg`: unsupervised domain generalization's protocol (linear probe
+/// or fine-tuning) on one fold (one target domain). `top1` is the target accuracy at the largest fraction (the
 /// report's column); every fraction is in `fractions`.
 public struct UDGResult: EvaluationRecord, Equatable {
-    /// Always "udg-linear".
-    public var protocolName = "udg-linear"
+    /// "udg-linear" or "udg-finetune".
+    public var protocolName: String
     /// Provenance.
     public var context: EvaluationContext
     /// Domains the network was pre-trained on, the unseen target, and the published split (or draw seed).
     public var sourceDomains: [String], targetDomain: String, split: Int
-    /// The probe's optimisation settings.
-    public var probe: LinearProbe
+    /// The probe's optimisation settings (linear protocol), or the fine-tuning's.
+    public var probe: LinearProbe?, fineTuning: UDGFineTuning?
     /// Backbone feature dimension and target-domain test images.
     public var dimension: Int, testCount: Int
     /// One entry per label fraction, in increasing order.
@@ -52,11 +66,18 @@ public struct UDGProtocol: Sendable {
     public var fractions: [Int]
     /// Optimisation settings of every probe.
     public var probe: LinearProbe
+    /// When set, each fraction fine-tunes the whole network with this recipe (its `labels` are
+    /// replaced by the fraction) instead of training a linear probe.
+    public var fineTuning: SemiSupervisedProtocol?
 
-    /// The protocol over `fractions` (default the paper's four).
-    public init(fractions: [Int] = [1, 5, 10, 100], probe: LinearProbe = LinearProbe()) {
+    /// The labelled images of every fraction joined (each file once), each fraction's rows in it, and the target domain.
+    typealias Parts = (labelled: MultiDomainDataset, rowsByFraction: [[Int]], target: MultiDomainDataset)
+
+    /// The protocol over `fractions` (default the paper's four): linear probes, or fine-tuning with `fineTuning`.
+    public init(fractions: [Int] = [1, 5, 10, 100], probe: LinearProbe = LinearProbe(), fineTuning: SemiSupervisedProtocol? = nil) {
         self.fractions = fractions
         self.probe = probe
+        self.fineTuning = fineTuning
     }
 
     /// The fractions, each once, increasing.
@@ -73,27 +94,43 @@ public struct UDGProtocol: Sendable {
             throw EvaluationError(.invalidArgument, "--fractions must be percentages in 1…100, got \(fractions)")
         }
         let parts = try openParts(session, selection: selection)
-        progress("backbone features of \(parts.labelled.count) labelled source images and \(parts.target.count) \(selection.targetDomain) images")
+        let results = fineTuning == nil ? try probeFractions(session, parts: parts, progress: progress)
+                                        : try fineTuneFractions(session, parts: parts, progress: progress)
+        let last = results[results.count - 1].accuracy
+        return UDGResult(protocolName: fineTuning == nil ? "udg-linear" : "udg-finetune", context: session.context(features: fineTuning == nil ? "backbone" : "fine-tuned"),
+                         sourceDomains: selection.sourceDomains, targetDomain: selection.targetDomain, split: selection.split,
+                         probe: fineTuning == nil ? probe : nil, fineTuning: fineTuning.map(UDGFineTuning.init),
+                         dimension: session.model.config.featureDimension, testCount: parts.target.count, fractions: results,
+                         top1: last.top1, top5: last.top5, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Linear probes on backbone features computed once.
+    func probeFractions(_ session: EvaluationSession, parts: Parts, progress: (String) -> Void) throws -> [UDGFractionResult] {
+        progress("backbone features of \(parts.labelled.count) labelled source images and \(parts.target.count) target images")
         let source = try backboneFeatures(session, parts.labelled)
         let target = try backboneFeatures(session, parts.target)
         let targetLabels = (0..<parts.target.count).map { parts.target.label(at: $0) ?? 0 }
-        var results: [UDGFractionResult] = []
-        for (percent, rows) in zip(sortedFractions, parts.rowsByFraction) {
+        return try zip(sortedFractions, parts.rowsByFraction).map { percent, rows in
             progress("\(percent) %: linear probe on \(rows.count) labelled source images")
-            results.append(try scoreFraction(percent, rows: rows, source: source, labelled: parts.labelled,
-                                             target: target, targetLabels: targetLabels, classCount: parts.target.classCount ?? 1))
+            return try scoreFraction(percent, rows: rows, source: source, labelled: parts.labelled,
+                                     target: target, targetLabels: targetLabels, classCount: parts.target.classCount ?? 1)
         }
-        let last = results[results.count - 1].accuracy
-        return UDGResult(context: session.context(features: "backbone"), sourceDomains: selection.sourceDomains,
-                         targetDomain: selection.targetDomain, split: selection.split, probe: probe, dimension: source.dimension,
-                         testCount: parts.target.count, fractions: results, top1: last.top1, top5: last.top5,
-                         seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Fine-tunes the whole network on each fraction's images (`SemiSupervisedProtocol`), scored on the target.
+    func fineTuneFractions(_ session: EvaluationSession, parts: Parts, progress: (String) -> Void) throws -> [UDGFractionResult] {
+        guard var recipe = fineTuning else { return [] }
+        return try zip(sortedFractions, parts.rowsByFraction).map { percent, rows in
+            recipe.labels = .fraction(Double(percent) / 100)
+            let result = try recipe.run(session, labelled: parts.labelled, chosen: { rows }, progress: progress)
+            return UDGFractionResult(percent: percent, trainCount: rows.count, trainCountPerDomain: parts.labelled.countPerDomain(rows),
+                                     accuracy: result.accuracy, finalLoss: nil)
+        }
     }
 
     /// The labelled images of every fraction joined (each file once), each fraction's rows in
     /// it, and the target domain.
-    func openParts(_ session: EvaluationSession, selection: DomainSelection)
-        throws -> (labelled: MultiDomainDataset, rowsByFraction: [[Int]], target: MultiDomainDataset) {
+    func openParts(_ session: EvaluationSession, selection: DomainSelection) throws -> Parts {
         let channels = session.model.config.inputChannels
         let open = { (part: DomainPart) throws -> MultiDomainDataset in
             do {
@@ -123,8 +160,7 @@ public struct UDGProtocol: Sendable {
         let labels = rows.map { labelled.label(at: $0) ?? 0 }
         let model = try probe.train(features: features, labels: labels, dimension: d, classCount: classCount)
         let report = try model.evaluate(features: target.values, labels: targetLabels)
-        let perDomain = rows.reduce(into: [String: Int]()) { counts, row in counts[labelled.domainName(at: row) ?? "?", default: 0] += 1 }
-        return UDGFractionResult(percent: percent, trainCount: rows.count, trainCountPerDomain: perDomain,
+        return UDGFractionResult(percent: percent, trainCount: rows.count, trainCountPerDomain: labelled.countPerDomain(rows),
                                  accuracy: AccuracySummary(report), finalLoss: model.epochLosses.last)
     }
 }
