@@ -39,7 +39,7 @@ public struct DatasetStatus: Sendable {
 /// `~/.cache/invprop/<name>` and, for Fashion-MNIST, the Debian package's folder.
 public enum DatasetCatalog {
     /// Catalog names accepted by `open` (`cifar100-coarse` is CIFAR-100 with its 20 superclasses).
-    public static let names = ["fashion-mnist", "mnist", "kmnist", "cifar10", "cifar100", "cifar100-coarse", "svhn", "stl10", "folder"]
+    public static let names = ["fashion-mnist", "mnist", "kmnist", "cifar10", "cifar100", "cifar100-coarse", "svhn", "stl10", "folder", "pacs", "domains"]
 
     /// Opens `name`'s `split`, converted to `channels` (1 or 3) when given, else as stored.
     /// Throws `notFound` listing every folder searched, `invalidOption` for an unknown name or a
@@ -143,6 +143,7 @@ public enum DatasetCatalog {
         /// True when every file of `split` is in `folder` (IDX files may be gzipped).
         func isPresent(_ folder: String, _ split: DatasetSplit) -> Bool {
             if name == "folder" { return DatasetCatalog.folderRoot(folder, split) != nil }
+            if name == "domains" { return split == .train && ImageFolderDataset.isDirectory(folder) }
             let isIDX = ["mnist", "fashion-mnist", "kmnist"].contains(name)
             return files(split).allSatisfy { file in
                 isIDX ? DatasetCatalog.idxFile(folder, file) != nil : DatasetCatalog.fileExists((folder as NSString).appendingPathComponent(file))
@@ -151,7 +152,8 @@ public enum DatasetCatalog {
 
         /// The wanted files, for messages.
         func describeFiles(_ split: DatasetSplit) -> String {
-            name == "folder" ? "root/<class>/<image> or root/\(split.rawValue)/..." : files(split).joined(separator: ", ")
+            if name == "domains" { return "root/<domain>/<class>/<image>" }
+            return name == "folder" ? "root/<class>/<image> or root/\(split.rawValue)/..." : files(split).joined(separator: ", ")
         }
     }
 
@@ -249,6 +251,7 @@ public enum DatasetCatalog {
                 guard let root = folderRoot(folder, split) else { throw DataError.notFound(path: folder, hint: "no \(split.rawValue) folder") }
                 return try ImageFolderDataset(root: root, channels: channels ?? 3, name: label)
             })
+        table.merge(MultiDomainCatalog.specs()) { current, _ in current }
         return table
     }()
 }

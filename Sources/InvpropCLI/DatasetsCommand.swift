@@ -37,10 +37,13 @@ struct CheckFolder: ParsableCommand {
         discussion: "Exits with status 1 when a file is unusable. Without --decode only headers are read (signature, size, colour "
             + "type): fast, but a file damaged after its header is found only by --decode.")
 
-    @Option(help: "The image folder (as --data-dir of `invprop train --dataset folder`).") var dataDir: String
+    @Option(help: "The image folder (as --data-dir of `invprop train --dataset folder`, pacs or domains).") var dataDir: String
     @Flag(help: "Decode every image completely (slower; also finds files damaged after their header).") var decode = false
 
+    @Option(help: "folder, or a multi-domain dataset (pacs, domains) whose every listed image is checked.") var dataset = "folder"
+
     func run() throws {
+        if MultiDomainCatalog.isMultiDomain(dataset) { return try checkDomains() }
         try reportingFailure {
             var unusable = 0
             for split in [DatasetSplit.train, .test] {
@@ -58,6 +61,26 @@ struct CheckFolder: ParsableCommand {
                 unusable += bad.count
             }
             if unusable > 0 { throw ExitCode.failure }
+        }
+    }
+}
+
+extension CheckFolder {
+    /// Checks every image a multi-domain dataset names (PACS: both lists of split 0 in every
+    /// domain, i.e. every image; a folder: every image of every domain), per domain.
+    func checkDomains() throws {
+        try reportingFailure {
+            let parts = try [DatasetSplit.train, .test].filter { $0 == .train || dataset == "pacs" }
+                .map { try DatasetCatalog.open(name: dataset, root: dataDir, split: $0, channels: 3) }
+                .compactMap { $0 as? MultiDomainDataset }
+            let all = try MultiDomainDataset.union(parts, name: dataset)
+            let start = Date()
+            let bad = all.checkFiles(decode: decode)
+            let counts = all.imagesPerDomain.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            print("\(dataset): \(all.count) files (\(counts)), \(all.classCount ?? 0) classes, \(bad.count) unusable "
+                  + "(\(decode ? "decoded" : "headers read") in \(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+            for file in bad { print("  \(file.path)\t\(file.reason)") }
+            if !bad.isEmpty { throw ExitCode.failure }
         }
     }
 }

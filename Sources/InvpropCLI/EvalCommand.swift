@@ -7,12 +7,12 @@ import Kernels
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a checkpoint: weighted kNN, linear probe, semi-supervised fine-tuning, clustering.",
+        abstract: "Evaluate a checkpoint: weighted kNN, linear probe, semi-supervised fine-tuning, clustering, domain generalization.",
         discussion: """
         Each protocol writes its result as eval-<protocol>.json into the run directory (or --json PATH) \
         and prints a one-line table. See docs/evaluation.md.
         """,
-        subcommands: [EvalKNN.self, EvalLinear.self, EvalSemiSupervised.self, EvalCluster.self])
+        subcommands: [EvalKNN.self, EvalLinear.self, EvalSemiSupervised.self, EvalCluster.self, EvalUDG.self, EvalUDGTable.self])
 }
 
 /// Which checkpoint, dataset and compute settings an evaluation uses (shared by eval, embed, neighbors).

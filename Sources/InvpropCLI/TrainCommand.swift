@@ -34,7 +34,10 @@ struct TrainCommand: ParsableCommand {
     func resolvedConfig(log: (String) -> Void = { _ in }) throws -> TrainingConfig {
         var c = try Recipe.starting(preset: preset, recipe: recipe).configuration()
         try options.apply(to: &c)
-        if !resume { try options.chooseFolderDefaults(for: &c, preset: preset, log: log) }
+        if !resume {
+            try options.chooseFolderDefaults(for: &c, preset: preset, log: log)
+            try options.chooseDomainDefaults(for: &c, preset: preset, log: log)
+        }
         return c
     }
 
@@ -45,8 +48,8 @@ struct TrainCommand: ParsableCommand {
         let config: TrainingConfig
         do { config = try resolvedConfig(); try config.validate() } catch let error as TrainingError { throw ValidationError(error.description) }
         try options.refuseOptionsOfOtherMethods(than: config.method)
-        if options.imageSize != nil && config.dataset != "folder" {
-            throw ValidationError("--image-size sets the training size of --dataset folder; \(config.dataset) has its own size")
+        if options.imageSize != nil && config.dataset != "folder" && !MultiDomainCatalog.isMultiDomain(config.dataset) {
+            throw ValidationError("--image-size sets the training size of --dataset folder, pacs or domains; \(config.dataset) has its own size")
         }
     }
 

@@ -16,8 +16,9 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "Training augmentation preset.") var augmentation: String?
     @Option(help: "Evaluation transform preset (kNN monitor).") var evalTransform: String?
     @Option(help: "Lower bound of RandomResizedCrop's area scale, in (0, 1] (default: the augmentation preset's).") var cropScale: Double?
-    @Option(help: "Training size in pixels for --dataset folder (default: the images' median shorter side, at most 64).") var imageSize: Int?
+    @Option(help: "Training size in pixels for --dataset folder, pacs or domains (default: the images' median shorter side, at most 64).") var imageSize: Int?
     @Flag(help: "Train without the files of a folder that fail the header check (listed in the run directory) instead of refusing to start.") var skipBadImages = false
+    @OptionGroup(title: "Domain generalization (--dataset pacs or domains; docs/domains.md)") var domainOptions: DomainCommandOptions
 
     @Option(help: "ResNet depth: 18, 34 or 50.") var depth: Int?
     @Option(help: "Stem: cifar or imagenet.") var stem: Stem?
@@ -121,6 +122,7 @@ struct TrainOptions: ParsableArguments {
         if let checkpointEvery { c.checkpointEverySteps = checkpointEvery }
         if noPurity { c.purity = false }
         if skipBadImages { c.skipBadImages = true }
+        try domainOptions.apply(to: &c)
     }
 }
 

@@ -138,13 +138,8 @@ public final class Trainer {
             whole = try ShapesDataset(count: config.trainSubset ?? 2000, seed: config.seed)
             test = try ShapesDataset(count: 400, seed: config.seed &+ 1)
         } else {
-            whole = try Self.checkedFolder(DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .train, channels: channels),
-                                           split: .train, skipBad: config.skipBadImages ?? false, runDirectory: runDirectory, observer: observer,
-                                           writes: primary)
-            test = try (try? DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .test, channels: channels)).map {
-                try Self.checkedFolder($0, split: .test, skipBad: config.skipBadImages ?? false, runDirectory: runDirectory, observer: observer,
-                                   writes: primary)
-            }
+            whole = try Self.openTrainingImages(config, channels: channels, runDirectory: runDirectory, observer: observer, writes: primary)
+            test = try Self.openMonitorImages(config, channels: channels, runDirectory: runDirectory, observer: observer, writes: primary)
         }
         guard whole.channels == channels else {
             throw TrainingError.invalidOption("dataset \(whole.name) has \(whole.channels)-channel images but the model takes \(channels) (--in-channels)")

@@ -122,6 +122,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// instead of each process's share (nil: each process's, as PyTorch DDP does by default).
     public var syncBatchNorm: Bool?
 
+    /// Source and target domains of a multi-domain dataset (`pacs`, `domains`; nil for the others).
+    public var domains: DomainSelection?
+
     /// The health sample in force.
     public var resolvedHealthSample: Int { healthSample ?? 1024 }
 
@@ -163,6 +166,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         do {   // the checks against the number of images wait for the data (Trainer)
             try methodOptions?.validate(datasetSize: .max)
         } catch let error as MethodsError { throw fail(error.description) }
+        try validateDomains()
         try model.validate()
     }
 

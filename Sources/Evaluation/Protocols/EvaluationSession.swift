@@ -31,6 +31,8 @@ public struct CheckpointDescription: Decodable, Equatable, Sendable {
     public var knnK: Int, knnTemperature: Float
     /// "fp32" or "bf16".
     public var precision: String
+    /// Source and target domains of a multi-domain run (absent for other datasets).
+    public var domains: DomainSelection?
 
     /// The format tag of training checkpoints (Training's `Checkpoint.format`).
     public static let format = CheckpointKey.format
@@ -225,6 +227,10 @@ public final class EvaluationSession {
         if name == "shapes" {
             return (try ShapesDataset(count: description.trainSubset ?? 2000, seed: description.seed),
                     try ShapesDataset(count: 400, seed: description.seed &+ 1))
+        }
+        if let selection = description.domains, name == description.dataset {
+            // A domain-generalization run: its training images are the source domains', its test the target domain.
+            return try openDomains(name: name, dataDir: dataDir, selection: selection, channels: channels)
         }
         let train = try DatasetCatalog.open(name: name, root: dataDir, split: .train, channels: channels)
         // A dataset without a labelled test split (e.g. a folder) still serves embed and neighbors.

@@ -83,11 +83,18 @@ public struct SemiSupervisedProtocol: Sendable {
 
     /// Fine-tunes a copy of the checkpoint's network (the session's stays as loaded) and scores the test split.
     public func run(_ session: EvaluationSession, progress: (String) -> Void = { _ in }) throws -> SemiSupervisedResult {
+        try run(session, labelled: session.train, chosen: { try subset(session) }, progress: progress)
+    }
+
+    /// Fine-tunes on the images `chosen` picks from `labelled` (e.g. a domain-generalization run's
+    /// published label lists) and scores the session's test split.
+    public func run(_ session: EvaluationSession, labelled: any ImageDataset, chosen pick: () throws -> [Int],
+                    progress: (String) -> Void = { _ in }) throws -> SemiSupervisedResult {
         guard batchSize >= 1, epochs >= 1 else {
             throw EvaluationError(.invalidArgument, "--batch-size and --epochs must be ≥ 1, got \(batchSize) and \(epochs)")
         }
         let ((report, count), seconds) = try timed { () throws -> (ClassificationReport, Int) in
-            let chosen = try subset(session)
+            let chosen = try pick()
             let classes = try session.classCount()
             progress("fine-tuning on \(chosen.count) labelled images (\(labels))")
             let network = try EvaluationSession.loadModel(archive: session.archive, description: session.checkpoint,
@@ -102,7 +109,7 @@ public struct SemiSupervisedProtocol: Sendable {
             let schedule = try LearningRateSchedule(base: learningRate, decay: .multiStep(milestones: milestones, gamma: gamma),
                                                     totalEpochs: Double(epochs))
             let transformName = trainTransform ?? LinearProtocol.trainingTransform(forEvaluation: session.evalTransformName)
-            let loader = try DataLoader(dataset: session.train, transform: session.transform(transformName), batchSize: batchSize,
+            let loader = try DataLoader(dataset: labelled, transform: session.transform(transformName), batchSize: batchSize,
                                         shuffle: true, dropLast: false, seed: seed, workers: session.options.workers, prefetch: 2,
                                         subset: chosen)
             for epoch in 0..<epochs {
@@ -111,7 +118,7 @@ public struct SemiSupervisedProtocol: Sendable {
                 let iterator = loader.epoch(epoch)
                 while let batch = try iterator.next() {
                     guard let batchLabels = batch.labels else {
-                        throw EvaluationError(.emptyInput, "dataset \(session.train.name) has no labels")
+                        throw EvaluationError(.emptyInput, "dataset \(labelled.name) has no labels")
                     }
                     optimizer.zeroGradients()
                     let x = try Tensor(shape: batch.shape, values: batch.images)

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+
+/// `invprop eval udg`: the linear protocol of unsupervised domain generalization on a run
+/// pre-trained on source domains (docs/domains.md).
+struct EvalUDG: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "udg",
+        abstract: "Linear probe (or --fine-tune) with 1/5/10/100 % of the labelled source images, tested on the target domain; writes eval-udg.json.",
+        discussion: "For runs trained with --dataset pacs or domains and --target-domain. PACS uses its published fraction lists "
+            + "(<domain>_train_<N>p_<split>.txt); a generic folder a seeded per-class draw in each source domain. Features are "
+            + "computed once (evaluation transform, no augmentation); probe: SGD, the linear protocol's schedule. --fine-tune trains "
+            + "the whole network on each fraction's images instead, with `invprop eval semisup`'s recipe.")
+
+    @OptionGroup var source: CheckpointSource
+    @Option(help: "Label fractions in percent, comma-separated (PACS publishes 1, 5, 10, 100).") var fractions = "1,5,10,100"
+    @Flag(help: "Fine-tune the whole network on each fraction (eval semisup's recipe) instead of a linear probe; writes eval-udg-finetune.json.") var fineTune = false
+    @Option(help: "Epochs (default: 100 for the probe, 30 fine-tuning).") var epochs: Int?
+    @Option(help: "Learning rate (default: 30 for the probe on raw pooled features, about 0.1–1 with --standardize; 0.0012 for the backbone when fine-tuning).") var lr: Float?
+    @Option(help: "Batch size (default: 256 for the probe, 128 fine-tuning).") var batchSize: Int?
+    @Flag(help: "Standardise the features first (probe only; use a much lower --lr).") var standardize = false
+    @Option(help: "Seed of the probe's or fine-tuning's initialisation and shuffles.") var seed: UInt64 = 0
+    @Option(help: "Result file (default: RUN_DIR/eval-udg.json, or eval-udg-finetune.json).") var json: String?
+
+    func validate() throws {
+        let percents: [Int] = try parseList(fractions, option: "--fractions")
+        guard percents.allSatisfy({ (1...100).contains($0) }) else { throw ValidationError("--fractions must be percentages in 1…100, got '\(fractions)'") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be ≥ 1, got \(epochs)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be > 0, got \(lr)") }
+        if standardize && fineTune { throw ValidationError("--standardize applies to the linear probe, not to --fine-tune") }
+    }
+
+    /// The protocol the options describe.
+    func udgProtocol() throws -> UDGProtocol {
+        let percents: [Int] = try parseList(fractions, option: "--fractions")
+        guard fineTune else {
+            let probe = LinearProbe(learningRate: lr ?? 30, batchSize: batchSize ?? 256, epochs: epochs ?? 100, standardize: standardize, seed: seed)
+            return UDGProtocol(fractions: percents, probe: probe)
+        }
+        let recipe = SemiSupervisedProtocol(labels: .fraction(1), seed: seed, learningRate: lr ?? 0.0012, batchSize: batchSize ?? 128,
+                                            epochs: epochs ?? 30, milestones: Self.milestones(epochs: epochs ?? 30))
+        return UDGProtocol(fractions: percents, fineTuning: recipe)
+    }
+
+    /// The fine-tuning's ×0.1 milestones at 50, 67 and 83 % of the epochs (15, 20, 25 of 30).
+    static func milestones(epochs: Int) -> [Int] { Array(Set([epochs / 2, epochs * 2 / 3, epochs * 5 / 6])).sorted().filter { $0 > 0 } }
+
+    func run() throws {
+        try reportingFailure {
+            let session = try source.open()
+            let result = try udgProtocol().run(session, progress: note)
+            let path = session.resultPath(fineTune ? "eval-udg-finetune.json" : "eval-udg.json", json: json)
+            try EvaluationReport.write(result, to: path)
+            print(UDGTable.markdown([result]), terminator: "")
+            print("wrote \(path)")
+        }
+    }
+}
+
+/// `invprop eval udg-table`: the folds of a domain-generalization experiment side by side.
+struct EvalUDGTable: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "udg-table",
+        abstract: "Target-domain accuracy per fold and label fraction, with the mean over folds, from the eval-udg.json of several runs.")
+
+    @Argument(help: "Run directories (each with eval-udg.json) or result files (eval-udg.json, eval-udg-finetune.json), one per target domain.") var runs: [String]
+
+    func run() throws {
+        try reportingFailure {
+            let results = try runs.map { path -> UDGResult in
+                var isDirectory: ObjCBool = false
+                let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+                    ? (path as NSString).appendingPathComponent("eval-udg.json") : path
+                return try EvaluationReport.read(UDGResult.self, from: file)
+            }
+            print(UDGTable.markdown(results), terminator: "")
+        }
+    }
+}
+
+/// The markdown table of UDG results: one row per fold (target domain), one column per fraction, and the mean.
+enum UDGTable {
+    /// Rows per target domain, columns per label fraction, top-1 in percent; a mean row when there are several folds.
+    static func markdown(_ results: [UDGResult]) -> String {
+        let percents = Array(Set(results.flatMap { $0.fractions.map(\.percent) })).sorted()
+        var text = "| target domain | " + percents.map { "\($0) % labels" }.joined(separator: " | ") + " |\n"
+        text += "|---|" + String(repeating: "---|", count: percents.count) + "\n"
+        func score(_ r: UDGResult, _ p: Int) -> Double? { r.fractions.first { $0.percent == p }.map { 100 * $0.accuracy.top1 } }
+        for r in results {
+            text += "| \(r.targetDomain) | " + percents.map { score(r, $0).map { String(format: "%.2f", $0) } ?? "-" }.joined(separator: " | ") + " |\n"
+        }
+        if results.count > 1 {
+            let means = percents.map { p -> String in
+                let values = results.compactMap { score($0, p) }
+                return values.count == results.count ? String(format: "%.2f", values.reduce(0, +) / Double(values.count)) : "-"
+            }
+            text += "| mean | " + means.joined(separator: " | ") + " |\n"
+        }
+        return text
+    }
+}
