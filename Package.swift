@@ -48,7 +48,7 @@ let package = Package(
         // Data: readers, augmentations, loader.
         .target(name: "Data", dependencies: ["Codecs", "Randomness"], swiftSettings: optimized),
         // Methods: InvP, NPID (loss + memory bank + schedule).
-        .target(name: "Methods", dependencies: ["NN", "Kernels", "Randomness"], swiftSettings: optimized),
+        .target(name: "Methods", dependencies: ["NN", "Data", "Kernels", "Randomness"], swiftSettings: optimized),
         .target(name: "Evaluation", dependencies: ["Models", "Data", "Methods", "Kernels", "Randomness", "SafeTensors", "RunFormat"], swiftSettings: optimized),
         .target(name: "Training", dependencies: ["Models", "Data", "Methods", "Evaluation", "SafeTensors", "RunFormat", "Collectives"], swiftSettings: optimized),
         // ONNXExport: a ResNet as an ONNX model; the only target that knows ONNX.

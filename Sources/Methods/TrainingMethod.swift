@@ -185,6 +185,11 @@ public enum MethodRegistry {
     /// The `--method` values.
     public static var names: [String] { entries.map(\.name) }
 
+    /// The mixing hook a run asks for (`--unmix`: Un-Mix), nil for none.
+    public static func makeMixing(unmix: UnMixOptions?, seed: UInt64) -> (any BatchMixing)? {
+        unmix.map { UnMixing(options: $0, seed: seed) }
+    }
+
     /// Builds method `name`; throws naming the known ones for an unknown name.
     public static func make(_ name: String, setup: MethodSetup) throws -> any TrainingMethod {
         guard let entry = entry(name) else {

@@ -4,16 +4,6 @@
 /// batch order (row b of it is (1 − λ) image b). All three terms use the anchors' indices, so
 /// the same positives and background; only the clean outputs ever reach the bank.
 public enum UnMixLoss {
-    /// What one Un-Mix step returns.
-    public struct Output {
-        /// The clean term's result (its gradient is for q; its counts are the step's diagnostics).
-        public var clean: MethodLoss
-        /// λ·L(q_m) + (1 − λ)·L(reverse(q_m)).
-        public var mixedLoss: Float
-        /// dL/dq_m: λ·g(q_m) + (1 − λ)·reverse(g(reverse(q_m))), [B, D].
-        public var mixedGradient: [Float]
-    }
-
     /// The rows of m: [B, D] in reversed order.
     public static func reversedRows(_ m: [Float], dimension d: Int) -> [Float] {
         let b = m.count / d
@@ -25,13 +15,13 @@ public enum UnMixLoss {
     /// Evaluates the three terms for q, q_m: [B, D] of the images `indices` in `epoch`; the
     /// clean term's records are the ones `finishStep` receives with q.
     public static func evaluate(method: any TrainingMethod, clean q: [Float], mixed qm: [Float], indices: [Int], epoch: Int,
-                                lambda: Double, dimension d: Int) throws -> Output {
+                                lambda: Double, dimension d: Int) throws -> MixedStepLoss {
         let own = try method.computeLoss(features: qm, indices: indices, epoch: epoch)
         let other = try method.computeLoss(features: reversedRows(qm, dimension: d), indices: indices, epoch: epoch)
         let clean = try method.computeLoss(features: q, indices: indices, epoch: epoch)
         let l = Float(lambda), m = Float(1 - lambda)
         let back = reversedRows(other.gradient, dimension: d)
         let gradient = (0..<qm.count).map { l * own.gradient[$0] + m * back[$0] }
-        return Output(clean: clean, mixedLoss: l * own.loss + m * other.loss, mixedGradient: gradient)
+        return MixedStepLoss(clean: clean, mixedLoss: l * own.loss + m * other.loss, mixedGradient: gradient)
     }
 }

@@ -70,6 +70,8 @@ public final class Trainer {
     let schedule: LearningRateSchedule
     /// The objective, built by the registry from `config.method`.
     let method: any TrainingMethod
+    /// The mixing hook (Un-Mix) when the configuration asks for one.
+    let mixing: (any BatchMixing)?
     /// The images trained on, renumbered so that positions are memory-bank rows.
     let train: IndexedSubset
     /// Held-out training images (nil without `--validation`) and the test split.
@@ -181,6 +183,7 @@ public final class Trainer {
         do { method = try MethodRegistry.make(config.method, setup: setup) } catch let error as MethodsError {
             throw TrainingError.invalidOption("\(error)")
         }
+        mixing = MethodRegistry.makeMixing(unmix: config.unmix, seed: config.seed)
         var groups = config.excludeNormFromDecay
             ? ParameterGroup.excludingVectorsFromDecay(model.namedParameters, weightDecay: config.weightDecay)
             : [ParameterGroup(model.namedParameters, weightDecay: config.weightDecay)]
@@ -346,8 +349,8 @@ public final class Trainer {
             throw TrainingError.diverged("the network's output became NaN or infinite at epoch \(epoch + 1), step \(progress.stepInEpoch + 1); stopping. "
                 + "The last good checkpoint is \(lastCheckpoint.path) (if any). Try a lower --lr or --precision fp32.")
         }
-        if let unmix = config.unmix {
-            return try unmixStep(batch, clean: (output, f), options: unmix, epoch: epoch, precision: precision)
+        if let mixing {
+            return try mixedStep(batch, clean: (output, f), mixing: mixing, epoch: epoch, precision: precision)
         }
         let result = try phases.time("loss") { try method.computeLoss(features: f, indices: batch.indices, epoch: epoch + 1) }
         try phases.time("backward") { try attachAndBackward(output, shape: output.shape, loss: result.loss, gradient: result.gradient) }
@@ -370,27 +373,23 @@ public final class Trainer {
         return result
     }
 
-    /// The rest of a step with Un-Mix: a mixture of the batch drawn from (seed, global step), so a
-    /// resumed run draws the same; its forward pass; the three terms of `UnMixLoss`; one backward
-    /// through both graphs; SGD; the state updated from the clean outputs only.
-    private func unmixStep(_ batch: Batch, clean: (output: Tensor, f: [Float]), options: UnMixOptions, epoch: Int,
+    /// The rest of a step with a mixing hook (Un-Mix): the mixed batch the hook draws for this
+    /// global step (so a resumed run draws the same), its forward pass, the hook's loss, one
+    /// backward through both graphs, and the rest of the step with the clean outputs' records.
+    private func mixedStep(_ batch: Batch, clean: (output: Tensor, f: [Float]), mixing: any BatchMixing, epoch: Int,
                            precision: DType) throws -> MethodLoss {
-        var generator = SeededGenerator(seed: config.seed, streams: [0x756E_6D69_78, UInt64(progress.globalStep)])   // "unmix"
-        let draw = UnMixDraw.draw(&generator, globalProbability: options.globalProbability, beta: options.beta,
-                                  height: batch.height, width: batch.width)
+        let mixture = mixing.mix(batch.images, shape: batch.shape, step: progress.globalStep)
         let (mixedOutput, fm) = try phases.time("forward") {
-            let x = try Tensor(shape: batch.shape, values: draw.mix(batch.images, batch: batch.count, channels: batch.channels,
-                                                                    height: batch.height, width: batch.width))
-            let (_, output) = try model(x, training: true, precision: precision)
+            let (_, output) = try model(try Tensor(shape: batch.shape, values: mixture.images), training: true, precision: precision)
             return (output, output.toArray())
         }
         guard fm.allSatisfy(\.isFinite) else {
             throw TrainingError.diverged("the network's output for the mixed batch became NaN or infinite at epoch \(epoch + 1); stopping. "
                 + "The last good checkpoint is \(lastCheckpoint.path) (if any). Try a lower --lr or --precision fp32.")
         }
-        let d = clean.output.shape[1]
         let out = try phases.time("loss") {
-            try UnMixLoss.evaluate(method: method, clean: clean.f, mixed: fm, indices: batch.indices, epoch: epoch + 1, lambda: draw.lambda, dimension: d)
+            try mixing.loss(method: method, clean: clean.f, mixed: fm, indices: batch.indices, epoch: epoch + 1, mixture: mixture,
+                            dimension: clean.output.shape[1])
         }
         let total = out.clean.loss + out.mixedLoss
         try phases.time("backward") { try attachAndBackward([(clean.output, out.clean.gradient), (mixedOutput, out.mixedGradient)], loss: total) }
@@ -415,8 +414,8 @@ public final class Trainer {
         try value.backward()
     }
 
-    /// Names of the logged loss terms: the method's, then Un-Mix's mixed term when it is on.
-    var lossTermNames: [String] { method.lossTermNames + (config.unmix == nil ? [] : ["unmix"]) }
+    /// Names of the logged loss terms: the method's, then the mixing hook's when there is one.
+    var lossTermNames: [String] { method.lossTermNames + (mixing.map { [$0.termName] } ?? []) }
 
     /// End of an epoch: kNN monitor, metrics line, checkpoints.
     private func finishEpoch(_ e: Int, steps: Int, precision: DType, observer: TrainingObserver?, elapsed: () -> Double) throws -> EpochRecord {

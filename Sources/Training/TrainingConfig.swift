@@ -33,16 +33,8 @@ public enum MonitorFeatures: String, Codable, Sendable, CaseIterable {
     case both
 }
 
-/// Un-Mix's options (Shen et al., AAAI 2022): image mixtures as an extra term of any memory-bank method.
-public struct UnMixOptions: Codable, Sendable, Equatable {
-    /// Probability of a global mixture (else a region mixture); the authors' `--prob`, 0.5.
-    public var globalProbability: Double = 0.5
-    /// λ ~ Beta(β, β); the authors use β = 1 (uniform).
-    public var beta: Double = 1
-
-    /// The authors' defaults.
-    public init() {}
-}
+/// Un-Mix's options, defined beside its mixing hook in Methods.
+public typealias UnMixOptions = Methods.UnMixOptions
 
 /// Everything that defines a training run; saved as `config.json` beside the run and inside
 /// every checkpoint, so a run can be resumed and reproduced.
