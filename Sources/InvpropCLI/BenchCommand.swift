@@ -10,7 +10,7 @@ import Training
 /// `invprop bench`: performance measurements.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure training-step and data-loading speed.",
-                                                    subcommands: [BenchStep.self, BenchData.self, BenchLoss.self, BenchLoop.self])
+                                                    subcommands: [BenchStep.self, BenchData.self, BenchLoss.self, BenchLoop.self, BenchComm.self])
 }
 
 /// `invprop bench step`: full training step of a ResNet, fp32 and bf16, beside PyTorch.
@@ -25,6 +25,7 @@ struct BenchStep: ParsableCommand {
     @Option(help: "Precisions to run: fp32, bf16 or both.") var precision = "both"
     @Option(help: "Width multiplier of the ResNet.") var width = 1.0
     @Option(help: "ResNet depth (18, 34, 50).") var depth = 18
+    @Option(help: "Stem: cifar (3×3, no pooling) or imagenet (7×7 stride 2 and max-pooling, for 224-pixel images).") var stem: Stem = .cifar
     @Option(help: "Input channels (1 for grey images; the PyTorch comparison runs only for 3).") var inChannels = 3
     @Option(help: "Input image size (the PyTorch comparison runs only for 32).") var imageSize = 32
     @Option(help: "PyTorch comparison script (skipped when python3/torch is missing).") var torchScript = "bench/torch_step.py"
@@ -40,15 +41,17 @@ struct BenchStep: ParsableCommand {
 
     func run() throws {
         if let threads { try ComputeThreads.set(threads) }
-        let config = ResNetConfig(depth: depth, stem: .cifar, inputChannels: inChannels, width: width, head: .linear, outputDimension: 10)
-        print("invprop bench step: ResNet-\(depth) (CIFAR stem, width \(width)), batch \(batchSize), \(inChannels)×\(imageSize)×\(imageSize), \(ComputeThreads.count) threads")
+        let config = ResNetConfig(depth: depth, stem: stem, inputChannels: inChannels, width: width, head: .linear, outputDimension: 10)
+        print("invprop bench step: ResNet-\(depth) (\(stem == .cifar ? "CIFAR" : "ImageNet") stem, width \(width)), batch \(batchSize), \(inChannels)×\(imageSize)×\(imageSize), \(ComputeThreads.count) threads")
+        let parameters = try ResNet(config).namedParameters.reduce(0) { $0 + $1.1.count }
+        print(String(format: "parameters: %d (a %.1f MB fp32 gradient to allreduce per step in data-parallel training)", parameters, Double(parameters) * 4 / 1e6))
         var ours: [StepBenchmark.Result] = []
         for p in precision == "both" ? [DType.f32, .bf16] : [precision == "fp32" ? .f32 : .bf16] {
             ours.append(try StepBenchmark.run(config: config, precision: p, batchSize: batchSize, imageSize: imageSize, warmup: warmup, steps: steps) {
                 FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
             })
         }
-        let comparable = depth == 18 && width == 1 && inChannels == 3 && imageSize == 32
+        let comparable = depth == 18 && stem == .cifar && width == 1 && inChannels == 3 && imageSize == 32
         let torch = noTorch || !comparable ? [] : TorchComparison.run(script: torchScript, threads: ComputeThreads.count, batchSize: batchSize, steps: steps, warmup: warmup)
         print("")
         print("| implementation | step (median) | images/s | peak memory |")
