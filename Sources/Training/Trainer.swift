@@ -260,12 +260,18 @@ public final class Trainer {
     /// the head outputs of the current network on every training image (evaluation transform,
     /// batch-norm batch statistics as in training, no gradients). The running statistics move as
     /// one epoch of forward passes would move them.
+    /// In data-parallel training each rank computes a slice of the images (with its own batch
+    /// statistics: the slices' batch counts may differ, so no collective runs inside the pass)
+    /// and all-gather them; rank 0's running statistics then go to every rank.
     func startMethodFromFeatures() throws {
+        let synchronised = model.batchNorms.map(\.replicaSum)
+        for norm in model.batchNorms { norm.replicaSum = nil }
+        defer { for (norm, sum) in zip(model.batchNorms, synchronised) { norm.replicaSum = sum } }
         // Rows come back in `train`'s order, which is bank order.
-        let features = try FeatureExtractor.extract(model: model, dataset: train, transform: AugmentationPresets.pipeline(named: config.evalTransform),
-                                                    batchSize: 256,
-                                                    precision: resolvedPrecision, head: true, batchStatistics: true, workers: config.workers)
-        try method.start(fromFeatures: features.head ?? [])
+        let features = try sharedHeadFeatures(train, transform: AugmentationPresets.pipeline(named: config.evalTransform),
+                                              precision: resolvedPrecision, batchStatistics: true)
+        try parallel.broadcastBuffers(model)
+        try method.start(fromFeatures: features.head)
     }
 
     /// Trains until the last epoch or until `stop` asks to; returns how far it got.
@@ -528,14 +534,15 @@ public final class Trainer {
         return result
     }
 
-    /// Head outputs [N, D] of every image of `dataset` in evaluation mode, and its labels: each
-    /// rank computes a contiguous slice of the images and every rank receives them all.
-    func sharedHeadFeatures(_ dataset: any ImageDataset, transform: AugmentationPipeline,
-                            precision: DType) throws -> (head: [Float], dimension: Int, labels: [Int]?) {
+    /// Head outputs [N, D] of every image of `dataset` in evaluation mode (or with each batch's
+    /// statistics), and its labels: each rank computes a contiguous slice of the images and every
+    /// rank receives them all.
+    func sharedHeadFeatures(_ dataset: any ImageDataset, transform: AugmentationPipeline, precision: DType,
+                            batchStatistics: Bool = false) throws -> (head: [Float], dimension: Int, labels: [Int]?) {
         let n = dataset.count, r = parallel.rank, size = parallel.size
         let slice = Array(n * r / size..<n * (r + 1) / size)
         let mine = try FeatureExtractor.extract(model: model, dataset: dataset, transform: transform, indices: slice, batchSize: 256,
-                                                precision: precision, head: true, workers: config.workers)
+                                                precision: precision, head: true, batchStatistics: batchStatistics, workers: config.workers)
         guard parallel.isDistributed else { return (mine.head ?? [], mine.headDimension, mine.labels) }
         let dimension = try parallel.communicator.allgatherValue(Int64(mine.headDimension)).max().map { Int($0) } ?? 0
         let head = try parallel.communicator.allgather(mine.head ?? [])
