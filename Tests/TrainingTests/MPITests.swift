@@ -139,6 +139,14 @@ import Testing
         if ended { #expect(process.terminationStatus != 0) }
     }
 
+    /// A launcher's environment with an MPI library that cannot be opened: a clear error, at once.
+    @Test func aMissingMPILibraryIsNamed() throws {
+        let result = try Self.run(Self.binary.path, ["train", "--output", temporaryRunDirectory("no-mpi").path],
+                                  environment: ["OMPI_COMM_WORLD_SIZE": "2", "INVPROP_MPI_LIBRARY": "/nonexistent/libmpi.so.40"])
+        #expect(result.status != 0)
+        #expect(result.output.contains("cannot open the MPI library"), "\(result.output)")
+    }
+
     /// One process loads no MPI: the binary does not link libmpi.
     @Test func oneProcessNeedsNoMPI() throws {
         let libraries = try Self.run("/usr/bin/ldd", [Self.binary.path]).output
