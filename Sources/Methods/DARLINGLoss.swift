@@ -46,16 +46,21 @@ public struct DARLINGLossOutput: Sendable {
 ///   L = mean_b [−log Σ_d p(d|q)·p(pos|q, d)] + λ·mean_b [−log p(c_anchor|q)].
 public enum DARLINGLoss {
     /// Evaluates the loss and its gradients for f: [B, D] of the images `indices` against
-    /// `bank`, whose entries have the dense `domains` [N] in 0..<`domainCount`.
+    /// `bank`, whose entries have the dense `domains` [N] in 0..<`domainCount`. The head reads
+    /// `headInput` [B, D] when given (tests hold it fixed to take finite differences in f),
+    /// else v = f/‖f‖; either way as a constant.
     public static func evaluate(features: [Float], indices: [Int], bank: MemoryBank, domains: [Int32], domainCount k: Int,
-                                headWeight: [Float], headBias: [Float], temperature: Float, domainWeight: Float) throws -> DARLINGLossOutput {
+                                headWeight: [Float], headBias: [Float], temperature: Float, domainWeight: Float,
+                                headInput: [Float]? = nil) throws -> DARLINGLossOutput {
         let n = bank.count, d = bank.dimension
         guard domains.count == n else { throw MethodsError.invalidInput("\(domains.count) domain labels for a bank of \(n)") }
         guard headWeight.count == k * d, headBias.count == k else { throw MethodsError.invalidInput("domain head is not [\(k), \(d)]") }
         let b = try validateBatch(features: features, indices: indices, dimension: d, datasetSize: n)
         var scores = [Float]()
         let (v, norms) = normalizedSimilarities(features, batch: b, bank: bank, into: &scores)   // scores: [B, N]
-        let logits = headLogits(v, batch: b, weight: headWeight, bias: headBias, classes: k)     // [B, K]
+        let h = headInput ?? v                                                                   // [B, D]
+        guard h.count == b * d else { throw MethodsError.invalidInput("head input is not [\(b), \(d)]") }
+        let logits = headLogits(h, batch: b, weight: headWeight, bias: headBias, classes: k)     // [B, K]
         var dz = [Float](repeating: 0, count: b * k)                                            // dL/dz: [B, K]
         var probabilities = [Float](repeating: 0, count: b * k)
         var darling = 0.0, domain = 0.0
@@ -76,7 +81,7 @@ public enum DARLINGLoss {
         }
         var dv = [Float](repeating: 0, count: b * d)
         scores.withUnsafeBufferPointer { sp in dv.withUnsafeMutableBufferPointer { bank.backProject(sp.baseAddress!, batch: b, into: $0.baseAddress!) } }
-        let (dW, dBias) = headBackward(dz, v: v, batch: b, classes: k, dimension: d)
+        let (dW, dBias) = headBackward(dz, v: h, batch: b, classes: k, dimension: d)
         let lDarling = darling * invB, lDomain = domain * invB
         return DARLINGLossOutput(loss: Float(lDarling + Double(domainWeight) * lDomain), darling: Float(lDarling), domain: Float(lDomain),
                                  gradient: l2NormalizeBackward(v: v, norms: norms, dv: dv, rows: b, dimension: d),
