@@ -8,6 +8,8 @@ b with v = f / |f|, bank M [N, D] (constant to the loss) and dense domains c [N]
     s_j = v . M_j,  e_j = exp(s_j / tau),  Z_d = e_a + sum_{j != a, c_j = d} e_j,
     p(pos | q, d) = e_a / Z_d,  p(d | q) = softmax(W v + beta)_d   (v enters the head as a constant),
     L = mean_b -log sum_d p(d|q) p(pos|q,d)  +  lam * mean_b -log p(c_a | q).
+dL/df is the gradient of L with the head's input and output held fixed; the head's gradients are
+those of lam * mean_b -log p(c_a | q) alone (the mixture term takes p(d|q) as given weights).
 One step: loss and the gradients with respect to f, W and beta; then plain SGD on the head
 (W -= LR dW, beta -= LR dbeta) and NPID's bank update M_i = normalize(m M_i + (1 - m) v) for the
 batch's (distinct) indices. Raw domain labels have a gap (0, 2, 3) to check the remapping to 0..K-1.
@@ -60,6 +62,11 @@ def loss(f, bank, domains, idx, W, beta, v_head):
     return darling + LAM * domain
 
 
+def head_loss(f, bank, domains, idx, W, beta, v_head):
+    """The part of the loss the head learns from: lam times the domain term."""
+    return LAM * parts(f, bank, domains, idx, W, beta, v_head)[1]
+
+
 def analytic(f, bank, domains, idx, W, beta):
     """Loss terms and dL/df, dL/dW, dL/dbeta written out as in Sources/Methods/DARLINGLoss.swift."""
     k = W.shape[0]
@@ -79,7 +86,7 @@ def analytic(f, bank, domains, idx, W, beta):
                 ds[r, j] = resp[domains[j]] * e[r, j] / z[domains[j]] / TAU
         ds[r, a] = -(resp * (1 - e[r, a] / z)).sum() / TAU
         onehot = np.eye(k)[domains[a]]
-        dz[r] = (pi[r] - resp) + LAM * (pi[r] - onehot)
+        dz[r] = LAM * (pi[r] - onehot)   # the head learns from the domain term only
     ds /= b
     dz /= b
     dv = ds @ bank
@@ -105,8 +112,8 @@ def main():
         v = normalize_rows(f)
         checks = [
             (df, numeric_gradient(lambda x: loss(x.reshape(B, D), bank, domains, idx, W, beta, v), f.ravel()).reshape(B, D)),
-            (dW, numeric_gradient(lambda x: loss(f, bank, domains, idx, x.reshape(k, D), beta, v), W.ravel()).reshape(k, D)),
-            (dbeta, numeric_gradient(lambda x: loss(f, bank, domains, idx, W, x, v), beta.copy())),
+            (dW, numeric_gradient(lambda x: head_loss(f, bank, domains, idx, x.reshape(k, D), beta, v), W.ravel()).reshape(k, D)),
+            (dbeta, numeric_gradient(lambda x: head_loss(f, bank, domains, idx, W, x, v), beta.copy())),
         ]
         for got, want in checks:
             err = np.abs(got - want).max()

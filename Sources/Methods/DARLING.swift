@@ -25,8 +25,8 @@ public final class DomainHead: Layer {
 /// DARLING (Zhang et al., "Towards Unsupervised Domain Generalization", CVPR 2022) on NPID's
 /// memory bank: the instance likelihood is a mixture over the training domains,
 /// p(pos|q) = Σ_d p(d|q)·p(pos|q, d), where p(pos|q, d) contrasts the anchor's bank entry with
-/// the bank entries of domain d only and p(d|q) comes from a learned domain head, itself also
-/// fitted to the images' domain labels (`DARLINGLoss`). Per step: `computeLoss` (bank and
+/// the bank entries of domain d only and p(d|q) comes from a domain head fitted to the images'
+/// domain labels (`DARLINGLoss`). Per step: `computeLoss` (bank and
 /// head read only; head gradients accumulated) → optimizer step → `finishStep` (NPID's bank
 /// update from the global batch).
 public final class DARLING: TrainingMethod {

@@ -33,7 +33,8 @@ public struct DARLINGLossOutput: Sendable {
     public var domain: Float
     /// dL/df: [B, D] (bank constant; the head reads the features without passing gradient back).
     public var gradient: [Float]
-    /// dL/dW: [K, D] and dL/db: [K] of the domain head.
+    /// dL/dW: [K, D] and dL/db: [K] of the domain head: λ·L_domain's only (L_darling takes
+    /// p(d|q) as given weights, so it cannot pull the head toward the easiest domain).
     public var headWeightGradient: [Float], headBiasGradient: [Float]
     /// p(d|q): [B, K], the head's domain probabilities.
     public var domainProbabilities: [Float]
@@ -44,6 +45,7 @@ public struct DARLINGLossOutput: Sendable {
 ///   s_j = v·M_j, e_j = exp(s_j/τ), Z_d = e_anchor + Σ_{j ≠ anchor, c_j = d} e_j,
 ///   p(pos|q, d) = e_anchor / Z_d,  p(d|q) = softmax(W·v + β)_d  (W: [K, D], β: [K]),
 ///   L = mean_b [−log Σ_d p(d|q)·p(pos|q, d)] + λ·mean_b [−log p(c_anchor|q)].
+/// Gradients: f gets L_darling's through the similarities only; the head gets λ·L_domain's only.
 public enum DARLINGLoss {
     /// Evaluates the loss and its gradients for f: [B, D] of the images `indices` against
     /// `bank`, whose entries have the dense `domains` [N] in 0..<`domainCount`. The head reads
@@ -75,7 +77,7 @@ public enum DARLINGLoss {
             for c in 0..<k {
                 probabilities[r * k + c] = Float(pi[c])
                 let target = c == own ? 1.0 : 0.0
-                dz[r * k + c] = Float(invB * ((pi[c] - term.responsibility[c]) + Double(domainWeight) * (pi[c] - target)))
+                dz[r * k + c] = Float(invB * Double(domainWeight) * (pi[c] - target))   // the head learns from L_domain only
             }
             for j in 0..<n { scores[r * n + j] = Float(invB * term.scoreGradient[j]) }   // dL/ds now
         }
