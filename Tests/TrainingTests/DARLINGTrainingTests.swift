@@ -59,6 +59,25 @@ struct DARLINGTrainingTests {
         for name in expected.names { #expect(actual[name] == expected[name], "\(name) differs after resuming") }
     }
 
+    @Test("two ranks as threads share each batch and end with the same network, bank and domain head")
+    func twoRanksAgree() throws {
+        var c = TrainingConfig()
+        c.dataset = "domains"; c.dataDir = try DomainCollections.generic(); c.method = "darling"
+        c.domains = DomainSelection(sourceDomains: ["clipart", "photo"], targetDomain: "sketch")
+        c.augmentation = "folder-invp-rgb-16"; c.evalTransform = "folder-eval-rgb-16"
+        c.model.inputChannels = 3; c.model.width = 0.125
+        c.epochs = 1; c.batchSize = 8; c.precision = "fp32"; c.healthSample = 0; c.knnEvery = 0; c.workers = 1
+        let directory = temporaryRunDirectory("darling-parallel")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = c
+        let hashes = try onRanks(2) { _, communicator -> [UInt64] in
+            let trainer = try Trainer(config: config, runDirectory: directory, resume: false, communicator: communicator)
+            _ = try trainer.run()
+            return [StateChecksum.model(trainer.model), StateChecksum.method(trainer.method)]
+        }
+        #expect(hashes[0] == hashes[1])
+    }
+
     @Test("darling without domain labels, and options out of range, are refused before training")
     func refusals() throws {
         var c = shapesConfig(images: 128, epochs: 1)
