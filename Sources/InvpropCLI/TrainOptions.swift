@@ -28,11 +28,12 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "Output (embedding) dimension.") var outDim: Int?
 
     @Option(help: "Method: \(MethodRegistry.entries.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).") var method: String?
-    @OptionGroup(title: "Memory-bank options (methods invp, npid, instance)") var bankOptions: BankMethodOptions
+    @OptionGroup(title: "Memory-bank options (methods invp, npid, instance, darling)") var bankOptions: BankMethodOptions
     @OptionGroup(title: "InvP options (methods invp, instance)") var invpOptions: InvPOptions
     @OptionGroup(title: "Un-Mix options (methods invp, npid, instance)") var unmixOptions: UnMixCommandOptions
     @OptionGroup(title: "ODC options (method odc)") var odcOptions: ODCCommandOptions
     @OptionGroup(title: "CoKe options (method coke)") var cokeOptions: CoKeCommandOptions
+    @OptionGroup(title: "DARLING options (method darling)") var darlingOptions: DARLINGCommandOptions
 
     @Option(help: "Epochs.") var epochs: Int?
     @Option(help: "Batch size.") var batchSize: Int?
@@ -65,7 +66,8 @@ struct TrainOptions: ParsableArguments {
     func refuseOptionsOfOtherMethods(than method: String) throws {
         guard let entry = MethodRegistry.entry(method) else { return }
         let methodOptions = MethodRegistry.entries.reduce(Set<String>()) { $0.union($1.options) }
-        let given = (bankOptions.givenArguments + invpOptions.givenArguments + odcOptions.givenArguments + cokeOptions.givenArguments)
+        let given = (bankOptions.givenArguments + invpOptions.givenArguments + odcOptions.givenArguments + cokeOptions.givenArguments
+                     + darlingOptions.givenArguments)
             .filter { $0.hasPrefix("--") }.map { String($0.dropFirst(2)) }
         if let foreign = given.first(where: { methodOptions.contains($0) && !entry.options.contains($0) }) {
             let owners = MethodRegistry.entries.filter { $0.options.contains(foreign) }.map(\.name)
@@ -97,6 +99,7 @@ struct TrainOptions: ParsableArguments {
         try unmixOptions.apply(to: &c)
         odcOptions.apply(to: &c)
         try cokeOptions.apply(to: &c)
+        darlingOptions.apply(to: &c)
         if let epochs { c.epochs = epochs }
         if let batchSize { c.batchSize = batchSize }
         if let lr { c.learningRate = lr }

@@ -6,6 +6,8 @@ public struct MethodOptions: Sendable, Codable, Equatable {
     public var odc: ODCConfig?
     /// CoKe's options.
     public var coke: CoKeConfig?
+    /// DARLING's options.
+    public var darling: DARLINGConfig?
 
     /// Every method's defaults.
     public init() {}
@@ -15,5 +17,6 @@ public struct MethodOptions: Sendable, Codable, Equatable {
     public func validate(datasetSize: Int) throws {
         try odc?.validate(datasetSize: datasetSize)
         try coke?.validate(datasetSize: datasetSize)
+        try darling?.validate()
     }
 }

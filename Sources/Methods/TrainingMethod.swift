@@ -60,6 +60,9 @@ public struct MethodSetup: Sendable {
     public var seed: UInt64
     /// Labels of the training images, for diagnostics only (purity); never used to train.
     public var diagnosticLabels: [Int32]?
+    /// Domain of each training image (an index into the dataset's domain names; nil for
+    /// single-domain data): DARLING's only side information.
+    public var trainingDomains: [Int32]?
 
     /// A setup.
     public init(invp: InvPConfig, datasetSize: Int, dimension: Int, seed: UInt64, diagnosticLabels: [Int32]? = nil) {
@@ -162,6 +165,8 @@ public enum MethodRegistry {
               options: odcOptions, acceptsUnMix: false) { try OnlineDeepClustering(setup: $0) },
         Entry(name: "coke", summary: "CoKe (Qian et al. 2022): online constrained k-means with a predictor, single view",
               options: cokeOptions, acceptsUnMix: false) { try CoKe(setup: $0) },
+        Entry(name: "darling", summary: "DARLING (Zhang et al. 2022): domain-aware instance discrimination, needs multi-domain data",
+              options: darlingOptions, acceptsUnMix: false) { try DARLING(setup: $0) },
     ]
 
     /// Options of every memory-bank method: τ, the bank's momentum and its start.
@@ -172,6 +177,8 @@ public enum MethodRegistry {
     /// Options of CoKe.
     public static let cokeOptions: Set<String> = ["coke-clusters", "coke-temperature", "coke-dual-lr", "coke-ratio", "coke-beta",
                                                   "predictor-width"]
+    /// Options of DARLING: the bank's and the domain head's weight.
+    public static let darlingOptions: Set<String> = bankOptions.union(["domain-weight"])
     /// Options of InvP's loss and neighbour propagation.
     public static let propagationOptions: Set<String> = ["background", "neighbours", "hops", "positives", "lambda", "invariance-warmup",
                                                          "ramp", "selection", "propagation", "non-exclusive"]

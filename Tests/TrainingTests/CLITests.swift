@@ -13,8 +13,8 @@ import Testing
         }
         let train = InvpropCommand.helpMessage(for: TrainCommand.self)
         // Each method's options have a section of their own.
-        #expect(train.contains("MEMORY-BANK OPTIONS (METHODS INVP, NPID, INSTANCE)") && train.contains("INVP OPTIONS (METHODS INVP, INSTANCE)"))
-        #expect(train.contains("ODC OPTIONS (METHOD ODC)") && train.contains("COKE OPTIONS (METHOD COKE)"))
+        #expect(train.contains("MEMORY-BANK OPTIONS (METHODS INVP, NPID, INSTANCE, DARLING)") && train.contains("INVP OPTIONS (METHODS INVP, INSTANCE)"))
+        #expect(train.contains("ODC OPTIONS (METHOD ODC)") && train.contains("COKE OPTIONS (METHOD COKE)") && train.contains("DARLING OPTIONS (METHOD DARLING)"))
         for option in ["--preset", "--recipe", "--validation", "--resume", "--propagation", "--precision", "--threads", "--checkpoint-every"] {
             #expect(train.contains(option), "train help lacks \(option)")
         }
