@@ -166,3 +166,16 @@ final class RankResults<T: Sendable>: @unchecked Sendable {
         for m in messages { #expect(m.contains("--batch-size 32 must be a multiple of the number of processes (3)")) }
     }
 }
+
+/// How a process learns it was started by an MPI launcher.
+@Suite struct LaunchTests {
+    @Test func launchersAreRecognisedByTheirEnvironment() throws {
+        #expect(!Launch.isUnderMPI([:]))
+        #expect(Launch.isUnderMPI(["OMPI_COMM_WORLD_SIZE": "2"]))
+        #expect(Launch.isUnderMPI(["PMIX_RANK": "0"]))
+        #expect(Launch.isUnderMPI(["PMI_SIZE": "4"]))
+        #expect(try Launch.communicator([:]).size == 1, "alone: a single process, nothing loaded")
+        #expect(Launch.localProcessCount(["OMPI_COMM_WORLD_LOCAL_SIZE": "3"]) == 3)
+        #expect(Launch.localProcessCount(["OMPI_COMM_WORLD_LOCAL_SIZE": "zero"]) == 1)
+    }
+}
