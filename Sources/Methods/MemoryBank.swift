@@ -27,8 +27,6 @@ public final class MemoryBank {
     /// [N, D]: `storage` rounded to bf16 while `productPrecision` is bf16 (else empty); every
     /// write to `storage` (restore, fill, update) refreshes it.
     private(set) var storageBF16: [BF16Bits] = []
-    /// [B, D] workspace: v rounded to bf16 for the bf16 product.
-    private var queryBF16: [BF16Bits] = []
 
     /// A bank initialised as the reference code does (SPEC step 11): every value uniform in
     /// ±1/√(D/3), not normalised, drawn from `seed` only.
@@ -88,8 +86,9 @@ public final class MemoryBank {
     /// cosine similarities).
     public func similarities(_ v: UnsafePointer<Float>, batch: Int, into out: UnsafeMutablePointer<Float>) {
         if productPrecision == .bf16 {
-            if queryBF16.count < batch * dimension { queryBF16 = [BF16Bits](repeating: 0, count: batch * dimension) }
-            queryBF16.withUnsafeMutableBufferPointer { q in
+            // v rounded to bf16, [B, D]: a local buffer (a few kB), so concurrent calls on one
+            // bank stay safe as in fp32.
+            withUnsafeTemporaryAllocation(of: BF16Bits.self, capacity: batch * dimension) { q in
                 Gemm.convertToBF16(v, count: batch * dimension, into: q.baseAddress!)
                 storageBF16.withUnsafeBufferPointer { bank in
                     // bankᵀ as a [D, N] view of the [N, D] rows (transB).
