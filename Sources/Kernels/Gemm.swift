@@ -77,6 +77,12 @@ extension Gemm {
         ])
     }
 
+    /// Whether oneDNN has a bf16 matmul on this CPU (AVX-512 cores have one; an AVX2-only CPU may
+    /// not), checked once on a small product of both kinds `bf16gemm` is used for.
+    public static let bf16gemmAvailable: Bool =
+        bf16gemmImplementation(transB: true, m: 2, n: 64, k: 16, lda: 16, ldb: 16, ldc: 64) != "none"
+        && bf16gemmImplementation(transB: false, m: 2, n: 16, k: 64, lda: 64, ldb: 16, ldc: 16) != "none"
+
     /// The oneDNN implementation `bf16gemm` uses for this shape (e.g. "brg:avx512_core_bf16"), for
     /// benchmarks and checks; creates the primitive if needed.
     public static func bf16gemmImplementation(transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) -> String {
@@ -85,7 +91,7 @@ extension Gemm {
         let cLayout = Layout.strided([m, n], [ldc, 1], .f32)
         var desc = dnnl_matmul_desc_t()
         var (amd, bmd, cmd) = (aLayout.md, bLayout.md, cLayout.md)
-        check(dnnl_matmul_desc_init(&desc, &amd, &bmd, nil, &cmd), "matmul")
+        guard dnnl_matmul_desc_init(&desc, &amd, &bmd, nil, &cmd) == dnnl_success else { return "none" }
         return withUnsafePointer(to: &desc) { Primitive(name: "matmul", opDesc: UnsafeRawPointer($0))?.implementation } ?? "none"
     }
 }

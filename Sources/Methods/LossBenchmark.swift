@@ -91,7 +91,7 @@ public enum LossBenchmark {
         let fp32 = try MemoryBank(count: n, dimension: d, seed: 0), bf16 = try MemoryBank(count: n, dimension: d, seed: 0)
         try fp32.restore(entries)
         try bf16.restore(entries)
-        bf16.productPrecision = .bf16
+        try bf16.setProductPrecision(.bf16)
         let rows = (0..<anchors).map { $0 * (n / anchors) }
         let v = l2NormalizeRows(rows.flatMap { Array(entries[$0 * d..<($0 + 1) * d]) }, rows: anchors, dimension: d).v
         var z32 = [Float](repeating: 0, count: anchors * n), z16 = z32

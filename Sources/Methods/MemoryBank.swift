@@ -22,8 +22,18 @@ public final class MemoryBank {
     public let momentum: Float
     /// The raw entries: [N, D] row-major. Read it to checkpoint; restore with `restore(_:)`.
     public private(set) var storage: [Float]
-    /// Precision of `similarities` and `backProject` (fp32 unless set; see `BankPrecision`).
+    /// Precision of `similarities` and `backProject` (fp32 unless set; see `BankPrecision`). Set
+    /// bf16 through `setProductPrecision`, which refuses it where oneDNN has no bf16 matmul.
     public var productPrecision: BankPrecision = .fp32 { didSet { refreshBF16() } }
+
+    /// Sets `productPrecision`, throwing `MethodsError.invalidConfiguration` for bf16 on a CPU
+    /// without a bf16 matmul (instead of failing at the first product).
+    public func setProductPrecision(_ precision: BankPrecision) throws {
+        if precision == .bf16 && !Gemm.bf16gemmAvailable {
+            throw MethodsError.invalidConfiguration("--bank-precision bf16: oneDNN has no bf16 matrix product on this CPU (\(ComputeCapabilities.instructionSet)); use fp32")
+        }
+        productPrecision = precision
+    }
     /// [N, D]: `storage` rounded to bf16 while `productPrecision` is bf16 (else empty); every
     /// write to `storage` (restore, fill, update) refreshes it.
     private(set) var storageBF16: [BF16Bits] = []

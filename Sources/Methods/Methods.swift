@@ -18,7 +18,7 @@ public final class InvariancePropagation: TrainingMethod {
     public init(config: InvPConfig, datasetSize: Int, dimension: Int = 128, seed: UInt64, diagnosticLabels: [Int32]? = nil) throws {
         loss = try InvPLoss(config: config, datasetSize: datasetSize)
         bank = try MemoryBank(count: datasetSize, dimension: dimension, momentum: config.momentum, seed: seed)
-        bank.productPrecision = config.bankPrecision ?? .fp32
+        try bank.setProductPrecision(config.bankPrecision ?? .fp32)
         table = try NeighbourTable(count: datasetSize, neighbours: config.neighbourCount)
         self.diagnosticLabels = diagnosticLabels
     }
@@ -158,7 +158,7 @@ public final class NPID: TrainingMethod {
     public init(config: NPIDConfig, datasetSize: Int, dimension: Int = 128, seed: UInt64) throws {
         loss = try NPIDLoss(config: config, datasetSize: datasetSize)
         bank = try MemoryBank(count: datasetSize, dimension: dimension, momentum: config.momentum, seed: seed)
-        bank.productPrecision = config.bankPrecision ?? .fp32
+        try bank.setProductPrecision(config.bankPrecision ?? .fp32)
     }
 
     /// The full-softmax loss and dL/df for f: [B, D] of the images `indices`.
