@@ -4,6 +4,7 @@ import Foundation
 import Kernels
 import Methods
 import Models
+import SafeTensors
 import Tensors
 import Training
 
@@ -80,6 +81,9 @@ struct BenchLoss: ParsableCommand {
     @Option(name: .customLong("background"), help: "Background size M.") var backgroundCount = 4096
     @Option(help: "Timed steps (median reported).") var steps = 7
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Precision of the two bank products: fp32 or bf16.") var bankPrecision: BankPrecision = .fp32
+    @Option(help: "A checkpoint of a memory-bank method: also report how much of the fp32 top-M selection of its real bank the bf16 products keep (--overlap-anchors of its entries as queries).") var overlapFrom: String?
+    @Option(help: "Anchors of the --overlap-from comparison.") var overlapAnchors = 512
 
     func validate() throws {
         guard batchSize >= 1, bankSize >= 2, dimension >= 1, steps >= 1 else {
@@ -94,14 +98,27 @@ struct BenchLoss: ParsableCommand {
         var config = InvPConfig()
         config.backgroundCount = backgroundCount
         config.warmUpEpochs = 0
-        print("invprop bench loss: B \(batchSize), N \(bankSize), D \(dimension), M \(backgroundCount), k \(config.neighbourCount), L \(config.hops), P \(config.positiveCount), \(ComputeThreads.count) threads, median of \(steps)")
+        config.bankPrecision = bankPrecision
+        print("invprop bench loss: B \(batchSize), N \(bankSize), D \(dimension), M \(backgroundCount), k \(config.neighbourCount), L \(config.hops), P \(config.positiveCount), \(ComputeThreads.count) threads, bank products \(bankPrecision.rawValue), median of \(steps)")
         let r = try LossBenchmark.run(batch: batchSize, bankSize: bankSize, dimension: dimension, config: config, steps: steps)
         print("| part | ms per step |")
         print("|---|---|")
         for (name, value) in [("InvP loss and gradient (whole)", r.invp), ("NPID loss and gradient (whole)", r.npid),
                               ("bank and table update", r.update), ("z = v·bankᵀ (sgemm)", r.similarities),
-                              ("dv = g·bank (sgemm)", r.backProjection), ("top-M selection of every row (1 thread)", r.selection)] {
+                              ("dv = g·bank", r.backProjection), ("top-M selection of every row (1 thread)", r.selection),
+                              ("top-M selection of every row (all threads)", r.selectionAllThreads)] {
             print(String(format: "| %@ | %.1f |", name, value * 1e3))
+        }
+        if let overlapFrom {
+            let archive = try TensorArchive(contentsOf: overlapFrom)
+            let shape = try archive.shape(of: "method.bank")
+            guard shape.count == 2, shape[0] >= backgroundCount, overlapAnchors >= 1, overlapAnchors <= shape[0] else {
+                throw ValidationError("\(overlapFrom): method.bank has shape \(shape); need N ≥ M = \(backgroundCount) and 1 ≤ --overlap-anchors ≤ N")
+            }
+            let o = try LossBenchmark.selectionOverlap(bank: try archive.floats("method.bank"), dimension: shape[1], anchors: overlapAnchors,
+                                                       background: backgroundCount, neighbours: config.neighbourCount)
+            print(String(format: "bf16 against fp32 products on %@ (N %d, %d anchors): top-M set kept %.4f on average, %.4f at worst; k+1 nearest identical for %.1f %% of anchors",
+                         overlapFrom, shape[0], overlapAnchors, o.mean, o.minimum, o.sameNearest * 100))
         }
     }
 }

@@ -24,6 +24,7 @@ struct BenchLoop: ParsableCommand {
     @Option(help: "Timed steps (median reported).") var steps = 30
     @Option(help: "Untimed warm-up steps.") var warmup = 5
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Precision of the two bank products (default: the preset's).") var bankPrecision: BankPrecision?
 
     func validate() throws {
         guard ["invp", "npid", "both"].contains(method) else { throw ValidationError("--method must be invp, npid or both, got \(method)") }
@@ -36,9 +37,10 @@ struct BenchLoop: ParsableCommand {
             if let threads { try ComputeThreads.set(threads) }
             var base = try Recipe.starting(preset: preset, recipe: nil).configuration()
             (base.knnEvery, base.healthSample, base.bankInitialization, base.threads) = (0, 0, nil, threads)
+            if let bankPrecision { base.invp.bankPrecision = bankPrecision }
             let precision: DType = base.precision == "fp32" ? .f32 : (base.precision == "bf16" || ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32)
             print("invprop bench loop: preset \(preset), ResNet-\(base.model.depth) width \(base.model.width), batch \(base.batchSize), "
-                  + "\(precision == .bf16 ? "bf16" : "fp32"), \(ComputeThreads.count) threads (\(ComputeCapabilities.instructionSet)), median of \(steps) steps")
+                  + "\(precision == .bf16 ? "bf16" : "fp32"), bank products \((base.invp.bankPrecision ?? .fp32).rawValue), \(ComputeThreads.count) threads (\(ComputeCapabilities.instructionSet)), median of \(steps) steps")
             let bare = try StepBenchmark.run(config: base.model, precision: precision, batchSize: base.batchSize,
                                              imageSize: Self.imageSize(base), warmup: warmup, steps: steps) { note($0) }
             let methods = method == "both" ? ["invp", "npid"] : [method]
@@ -60,7 +62,8 @@ struct BenchLoop: ParsableCommand {
             }
             for (name, value) in [("InvP loss and gradient", loss.invp), ("NPID loss and gradient", loss.npid),
                                   ("bank and table update", loss.update), ("z = v·bankᵀ", loss.similarities),
-                                  ("dv = g·bank", loss.backProjection), ("top-M selection (1 thread)", loss.selection)] {
+                                  ("dv = g·bank", loss.backProjection), ("top-M selection (1 thread)", loss.selection),
+                                  ("top-M selection (all threads)", loss.selectionAllThreads)] {
                 print(String(format: "| %@ (N %d) | %.1f | | |", name, n, value * 1e3))
             }
         }

@@ -229,6 +229,7 @@ extension HeadKind: ExpressibleByArgument {}
 extension BankInitialization: ExpressibleByArgument {}
 extension MonitorFeatures: ExpressibleByArgument {}
 extension WarmUp: ExpressibleByArgument {}
+extension BankPrecision: ExpressibleByArgument {}
 extension PositiveSelection: ExpressibleByArgument {}
 extension PropagationMode: ExpressibleByArgument {}
 extension DecayKind: ExpressibleByArgument {}

@@ -134,12 +134,14 @@ struct BankMethodOptions: ParsableArguments {
     @Option(help: "Temperature τ.") var temperature: Float?
     @Option(help: "Memory-bank momentum m.") var bankMomentum: Float?
     @Option(help: "Memory-bank start: random (the paper) or features (one pass of the initial network).") var bankInit: BankInitialization?
+    @Option(help: "Precision of the two memory-bank products z = v·bankᵀ and dv = g·bank: fp32 (default) or bf16 (docs/benchmarks.md, issue 14).") var bankPrecision: BankPrecision?
 
     /// Sets the options given here on `c`.
     func apply(to c: inout TrainingConfig) {
         if let temperature { c.invp.temperature = temperature }
         if let bankMomentum { c.invp.momentum = bankMomentum }
         if let bankInit { c.bankInitialization = bankInit }
+        if let bankPrecision { c.invp.bankPrecision = bankPrecision }
     }
 }
 

@@ -23,3 +23,75 @@ public enum Gemm {
         check(status, "dnnl_sgemm(\(m)x\(n)x\(k))")
     }
 }
+
+/// bfloat16 numbers stored as their 16-bit patterns (the upper half of the fp32 pattern): the
+/// element type of the bf16 operands of `Gemm.bf16gemm`.
+public typealias BF16Bits = UInt16
+
+extension Gemm {
+    /// fp32 → bf16, rounded to nearest with ties to even (as oneDNN's reorder); NaN stays a NaN.
+    @inline(__always)
+    public static func bf16(_ x: Float) -> BF16Bits {
+        let u = x.bitPattern
+        if x.isNaN { return BF16Bits(truncatingIfNeeded: u >> 16) | 0x40 }
+        return BF16Bits(truncatingIfNeeded: (u &+ 0x7FFF &+ ((u >> 16) & 1)) >> 16)
+    }
+
+    /// bf16 → fp32 (exact).
+    @inline(__always)
+    public static func float(bf16 h: BF16Bits) -> Float { Float(bitPattern: UInt32(h) << 16) }
+
+    /// dst[0..<count] = bf16(src[0..<count]) (the compiler vectorises this loop).
+    public static func convertToBF16(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<BF16Bits>) {
+        for i in 0..<count { dst[i] = bf16(src[i]) }
+    }
+
+    /// C[M,N] = A·op(B) with bf16 inputs and an fp32 result, row-major, through oneDNN's matmul
+    /// primitive (bf16 dot products where the CPU has them: about twice fp32's rate, half the
+    /// bytes of B to stream). A is [M,K] (leading dimension lda), B is [K,N] (or [N,K] when
+    /// transB), C is [M,N]. Products are exact in fp32 and summed in fp32; only the inputs are
+    /// rounded (8 bits of mantissa). The primitive is created once per shape and cached.
+    public static func bf16gemm(
+        transB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<BF16Bits>, lda: Int, b: UnsafePointer<BF16Bits>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        let aLayout = Layout.strided([m, k], [lda, 1], .bf16)
+        let bLayout = Layout.strided([k, n], transB ? [1, ldb] : [ldb, 1], .bf16)
+        let cLayout = Layout.strided([m, n], [ldc, 1], .f32)
+        let key = "matmul \(aLayout.key) \(bLayout.key) \(cLayout.key)"
+        let kernel = KernelCache.shared.get(key) { () -> PrimitiveBox in
+            var desc = dnnl_matmul_desc_t()
+            var (amd, bmd, cmd) = (aLayout.md, bLayout.md, cLayout.md)
+            check(dnnl_matmul_desc_init(&desc, &amd, &bmd, nil, &cmd), key)
+            guard let p = withUnsafePointer(to: &desc, { Primitive(name: key, opDesc: UnsafeRawPointer($0)) }) else {
+                fatalError("oneDNN has no bf16 matmul for \(key)")
+            }
+            return PrimitiveBox(p)
+        }
+        kernel.primitive.execute([
+            (Arg.src, Operand(aLayout, UnsafeMutableRawPointer(mutating: a))),
+            (Arg.weights, Operand(bLayout, UnsafeMutableRawPointer(mutating: b))),
+            (Arg.dst, Operand(cLayout, UnsafeMutableRawPointer(c))),
+        ])
+    }
+
+    /// Whether oneDNN has a bf16 matmul on this CPU (AVX-512 cores have one; an AVX2-only CPU may
+    /// not), checked once on a small product of both kinds `bf16gemm` is used for.
+    public static let bf16gemmAvailable: Bool =
+        bf16gemmImplementation(transB: true, m: 2, n: 64, k: 16, lda: 16, ldb: 16, ldc: 64) != "none"
+        && bf16gemmImplementation(transB: false, m: 2, n: 16, k: 64, lda: 64, ldb: 16, ldc: 16) != "none"
+
+    /// The oneDNN implementation `bf16gemm` uses for this shape (e.g. "brg:avx512_core_bf16"), for
+    /// benchmarks and checks; creates the primitive if needed.
+    public static func bf16gemmImplementation(transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) -> String {
+        let aLayout = Layout.strided([m, k], [lda, 1], .bf16)
+        let bLayout = Layout.strided([k, n], transB ? [1, ldb] : [ldb, 1], .bf16)
+        let cLayout = Layout.strided([m, n], [ldc, 1], .f32)
+        var desc = dnnl_matmul_desc_t()
+        var (amd, bmd, cmd) = (aLayout.md, bLayout.md, cLayout.md)
+        guard dnnl_matmul_desc_init(&desc, &amd, &bmd, nil, &cmd) == dnnl_success else { return "none" }
+        return withUnsafePointer(to: &desc) { Primitive(name: "matmul", opDesc: UnsafeRawPointer($0))?.implementation } ?? "none"
+    }
+}

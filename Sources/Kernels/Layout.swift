@@ -31,6 +31,15 @@ public struct Layout: @unchecked Sendable, CustomStringConvertible {
         return Layout(md: md)
     }
 
+    /// A row-major-like layout of `dims` with explicit element strides (e.g. a transposed view:
+    /// dims [K, N], strides [1, K]).
+    public static func strided(_ dims: [Int], _ strides: [Int], _ type: ScalarType) -> Layout {
+        var md = dnnl_memory_desc_t()
+        check(dnnl_memory_desc_init_by_strides(&md, Int32(dims.count), dims.map { Int64($0) }, type.dnnl, strides.map { Int64($0) }),
+              "memory_desc_init_by_strides")
+        return Layout(md: md)
+    }
+
     /// A layout left for a primitive to choose (`format_tag any`).
     static func any(_ dims: [Int], _ type: ScalarType) -> Layout {
         var md = dnnl_memory_desc_t()

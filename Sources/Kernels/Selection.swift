@@ -28,6 +28,38 @@ public enum Selection {
         orderPrefix(values, indices, k, prefix)
     }
 
+    /// `topK` with the plain sampled-threshold path (`selectByThresholdReference`): the same
+    /// result, index for index and in the same order. Kept as the tested reference of the fast path.
+    public static func topKReference(
+        _ values: UnsafePointer<Float>, count n: Int, k: Int, sortedPrefix: Int,
+        indices: UnsafeMutablePointer<Int32>
+    ) {
+        precondition(k >= 0 && k <= n, "topK: k = \(k) outside 0...\(n)")
+        precondition(n <= Int(Int32.max), "topK: count exceeds Int32 indices")
+        if k == 0 { return }
+        let prefix = min(max(sortedPrefix, 0), k)
+        if k == n {
+            for i in 0..<n { indices[i] = Int32(i) }
+        } else if !selectByThresholdReference(values, n, k, indices) && !selectByHistogram(values, n, k, indices) {
+            selectBySorting(values, n, k, indices)
+        }
+        orderPrefix(values, indices, k, prefix)
+    }
+
+    /// `topK` of each of `rows` rows of `values` ([rows, count], row-major) into `indices`
+    /// ([rows, k]), the rows spread over the compute threads (rows are independent, so the result
+    /// does not depend on the thread count).
+    public static func topKRows(
+        _ values: UnsafePointer<Float>, rows: Int, count n: Int, k: Int, sortedPrefix: Int,
+        indices: UnsafeMutablePointer<Int32>
+    ) {
+        parallelRanges(count: rows) { range in
+            for r in range {
+                topK(values + r * n, count: n, k: k, sortedPrefix: sortedPrefix, indices: indices + r * k)
+            }
+        }
+    }
+
     /// True when value/index pair `a` ranks before `b` (see the order in the type comment).
     @inline(__always)
     static func ranksBefore(_ values: UnsafePointer<Float>, _ a: Int32, _ b: Int32) -> Bool {
@@ -39,12 +71,13 @@ public enum Selection {
         return vb.isNaN
     }
 
-    /// Fast path for k ≪ n: a threshold from a strided sample of ~2048 values (its rank set a few
-    /// standard deviations past the expected one), one branch-free pass collecting every value
-    /// ≥ threshold, then the k-th largest collected value by quickselect on plain floats.
-    /// Everything left out is below every collected value, so the result is exact whenever at
-    /// least k were collected; otherwise returns false and the histogram path runs.
-    static func selectByThreshold(
+    /// Plain reference of the fast path for k ≪ n (kept as what `selectByThreshold` is tested
+    /// against, and used by `topKReference`): a threshold from a strided sample of ~2048 values
+    /// (its rank set a few standard deviations past the expected one), one branch-free pass
+    /// collecting every value ≥ threshold, then the k-th largest collected value by quickselect
+    /// on plain floats. Everything left out is below every collected value, so the result is
+    /// exact whenever at least k were collected; otherwise returns false and the histogram path runs.
+    static func selectByThresholdReference(
         _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
     ) -> Bool {
         guard n >= 8192 && k * 4 <= n else { return false }
@@ -236,6 +269,97 @@ public enum Selection {
             var j = i - 1
             while j >= lo && ranksBefore(values, x, idx[j]) { idx[j + 1] = idx[j]; j -= 1 }
             idx[j + 1] = x
+        }
+    }
+
+    /// Bins of the histogram selections inside the sampled-threshold path (counts fit in L1).
+    static let fastBinCount = 1024
+
+    /// The value a descending sort of `v[0..<count]` (no NaN) puts at position `nth`, equal to
+    /// `kthLargest`'s, without rearranging `v`: a min/max pass, a histogram over [min, max]
+    /// (the bin of x is monotone in x, so the nth value lies in the bin where the count from the
+    /// top reaches nth + 1), then quickselect among that bin's values only, copied to `scratch`
+    /// (capacity ≥ count). Infinite or subnormal ranges fall back to quickselect on a copy.
+    static func kthLargestByHistogram(
+        _ v: UnsafePointer<Float>, _ count: Int, _ nth: Int, scratch: UnsafeMutablePointer<Float>
+    ) -> Float {
+        var lo = v[0], hi = v[0]
+        for i in 0..<count {  // min/max in the form the compiler vectorises (no NaN here)
+            let x = v[i]
+            lo = x < lo ? x : lo
+            hi = x > hi ? x : hi
+        }
+        if hi == lo { return lo }
+        let bins = fastBinCount
+        let scale = Float(bins) / (hi - lo)
+        guard lo.isFinite && hi.isFinite && (hi - lo).isFinite && scale.isFinite else {
+            scratch.update(from: v, count: count)
+            return kthLargest(scratch, count, nth)
+        }
+        let last = bins - 1
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: bins) { hb -> Float in
+            let hist = hb.baseAddress!
+            hist.initialize(repeating: 0, count: bins)
+            for i in 0..<count { hist[min(Int((v[i] - lo) * scale), last)] &+= 1 }
+            var above = 0, boundary = last
+            while above + Int(hist[boundary]) <= nth { above += Int(hist[boundary]); boundary -= 1 }
+            var m = 0
+            for i in 0..<count {
+                let x = v[i]
+                scratch[m] = x
+                m &+= Int(unsafeBitCast(min(Int((x - lo) * scale), last) == boundary, to: UInt8.self))
+            }
+            return kthLargest(scratch, m, nth - above)
+        }
+    }
+
+    /// The sampled-threshold path of `selectByThresholdReference`, with the same result (the
+    /// same indices in the same order, and false in exactly the same cases) at a lower cost: both
+    /// order statistics (the threshold's rank in the sample, the k-th among the survivors) by
+    /// `kthLargestByHistogram` instead of a quickselect over every value, and the collecting pass
+    /// copies the survivors' values so the k-th is found without gathering.
+    static func selectByThreshold(
+        _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
+    ) -> Bool {
+        guard n >= 8192 && k * 4 <= n else { return false }
+        let stride = n / 2048
+        let sampleCount = n / stride
+        let expected = Double(k) * Double(sampleCount) / Double(n)
+        let rank = min(sampleCount, Int(expected + 4 * expected.squareRoot()) + 8)
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * sampleCount) { sb -> Bool in
+            let sample = sb.baseAddress!
+            for i in 0..<sampleCount {
+                let x = values[i * stride]
+                sample[i] = x.isNaN ? -.infinity : x
+            }
+            let threshold = kthLargestByHistogram(sample, sampleCount, rank - 1, scratch: sample + sampleCount)
+            return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { ib -> Bool in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n) { vb -> Bool in
+                let p = ib.baseAddress!, pv = vb.baseAddress!
+                var c = 0
+                for i in 0..<n {  // NaN compares false and is never collected
+                    let x = values[i]
+                    p[c] = Int32(truncatingIfNeeded: i)
+                    pv[c] = x
+                    c &+= Int(unsafeBitCast(x >= threshold, to: UInt8.self))
+                }
+                if c < k { return false }
+                let kth = kthLargestByHistogram(pv, c, k - 1, scratch: pv + c)
+                // Everything above the k-th value (fewer than k, so `o` stays in bounds), then
+                // ties at it by ascending index: the order of the reference path.
+                var o = 0
+                for j in 0..<c {
+                    out[o] = p[j]
+                    o &+= Int(unsafeBitCast(pv[j] > kth, to: UInt8.self))
+                }
+                var j = 0
+                while o < k && j < c {
+                    if pv[j] == kth { out[o] = p[j]; o += 1 }
+                    j += 1
+                }
+                return o == k
+            }
+            }
         }
     }
 }

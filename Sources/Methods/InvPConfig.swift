@@ -47,6 +47,9 @@ public struct InvPConfig: Sendable, Codable, Equatable {
     public var propagation: PropagationMode = .reference
     /// False gives the instance-only ablation: L = L_ins, no propagation.
     public var invarianceEnabled: Bool = true
+    /// Precision of the two bank products (nil: fp32; `BankPrecision`); NPID reads it too.
+    /// Optional so that configurations written before it decode, and encode unchanged.
+    public var bankPrecision: BankPrecision?
 
     /// The defaults listed above.
     public init() {}

@@ -46,8 +46,11 @@ public final class InvPLoss {
     public let config: InvPConfig
     /// N, the bank size this loss was validated for.
     public let datasetSize: Int
-    /// scores: [B, N]: z = v·bankᵀ (overwritten in place by dL/dz on the dense path).
+    /// scores: [B, N]: z = v·bankᵀ (overwritten in place by dL/dz on the dense fp32 path).
     private var scores: [Float] = []
+    /// [B, N]: dL/dz rounded to bf16, the left operand of the bf16 dv = g·bank (only while the
+    /// bank's `productPrecision` is bf16; reused across steps like `scores`).
+    private var gradientBF16: [BF16Bits] = []
     /// True (default): dv by a dense sgemm [B, N]·[N, D]. False: gather only the M + 1 + P
     /// selected bank rows per anchor (15× fewer operations, but random 512-byte reads from a
     /// 30 MB bank; measured 2× slower on the 2-core target). Same result up to rounding.
@@ -97,7 +100,10 @@ public final class InvPLoss {
         // default the row is scattered into the dense [B, N] workspace and multiplied by the
         // bank with one sgemm (streams the bank; see `denseBackward`).
         let dense = denseBackward
+        let bf16 = dense && bank.productPrecision == .bf16
+        if bf16 && gradientBF16.count != b * n { gradientBF16 = [BF16Bits](repeating: 0, count: b * n) }
         var dv = [Float](repeating: 0, count: b * d)
+        gradientBF16.withUnsafeMutableBufferPointer { gbP in
         bank.storage.withUnsafeBufferPointer { bankP in
         dv.withUnsafeMutableBufferPointer { dvP in
         scores.withUnsafeMutableBufferPointer { sp in
@@ -139,7 +145,22 @@ public final class InvPLoss {
                     // Gradient row dL/dz = (dL/ds)·s/τ, with the 1/B of the batch mean; every
                     // index not selected gets 0 (selection indices are constants).
                     let g = invB * invTau
-                    if dense {
+                    if bf16 {
+                        // Only the M + 1 + P selected entries are non-zero: they are zeroed and
+                        // summed in the fp32 row exactly as below (an index may be background,
+                        // self and positive at once), then rounded into the zeroed bf16 row.
+                        for j in 0..<m { row[Int(background[j])] = 0 }
+                        row[anchor] = 0
+                        for q in positives.indices { row[Int(q)] = 0 }
+                        for j in 0..<m { row[Int(background[j])] += Float(g * term.coefBg * backgroundS[j]) }
+                        row[anchor] += Float(g * term.coefSelf * term.selfS)
+                        for (q, w) in zip(positives.indices, positives.weights) { row[Int(q)] += Float(g * w) }
+                        let out = gbP.baseAddress! + r * n
+                        out.update(repeating: 0, count: n)
+                        for j in 0..<m { let i = Int(background[j]); out[i] = Gemm.bf16(row[i]) }
+                        out[anchor] = Gemm.bf16(row[anchor])
+                        for q in positives.indices { out[Int(q)] = Gemm.bf16(row[Int(q)]) }
+                    } else if dense {
                         row.update(repeating: 0, count: n)
                         for j in 0..<m { row[Int(background[j])] += Float(g * term.coefBg * backgroundS[j]) }
                         row[anchor] += Float(g * term.coefSelf * term.selfS)
@@ -161,10 +182,16 @@ public final class InvPLoss {
                     }
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}
 
-        // Dense path: dv = (dL/dz)·bank, one sgemm [B, N]·[N, D].
-        if dense {
+        // Dense path: dv = (dL/dz)·bank, one sgemm [B, N]·[N, D] (a bf16 matmul on the bf16 copies).
+        if bf16 {
+            gradientBF16.withUnsafeBufferPointer { gp in
+                dv.withUnsafeMutableBufferPointer { dp in
+                    bank.backProject(bf16: gp.baseAddress!, batch: b, into: dp.baseAddress!)
+                }
+            }
+        } else if dense {
             scores.withUnsafeBufferPointer { sp in
                 dv.withUnsafeMutableBufferPointer { dp in
                     bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)

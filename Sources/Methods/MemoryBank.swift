@@ -1,6 +1,15 @@
 import Kernels
 import Randomness
 
+/// The element type of the two bank products z = v·bankᵀ and dv = g·bank (issue 14).
+public enum BankPrecision: String, Sendable, Codable, CaseIterable {
+    /// sgemm on the fp32 bank (the default: bit for bit the earlier results).
+    case fp32
+    /// oneDNN matmul on bf16 copies of the bank, of v and of dL/dz, summed in fp32: half the
+    /// bytes to stream and bf16 dot products; the bank itself and its update stay fp32.
+    case bf16
+}
+
 /// The memory bank of InvP and NPID: one D-dim feature per training image, N × D fp32 row-major.
 /// Entries are constants to the loss (no gradient flows into them); they move only by the
 /// momentum update of SPEC step 11.
@@ -13,6 +22,21 @@ public final class MemoryBank {
     public let momentum: Float
     /// The raw entries: [N, D] row-major. Read it to checkpoint; restore with `restore(_:)`.
     public private(set) var storage: [Float]
+    /// Precision of `similarities` and `backProject` (fp32 unless set; see `BankPrecision`). Set
+    /// bf16 through `setProductPrecision`, which refuses it where oneDNN has no bf16 matmul.
+    public var productPrecision: BankPrecision = .fp32 { didSet { refreshBF16() } }
+
+    /// Sets `productPrecision`, throwing `MethodsError.invalidConfiguration` for bf16 on a CPU
+    /// without a bf16 matmul (instead of failing at the first product).
+    public func setProductPrecision(_ precision: BankPrecision) throws {
+        if precision == .bf16 && !Gemm.bf16gemmAvailable {
+            throw MethodsError.invalidConfiguration("--bank-precision bf16: oneDNN has no bf16 matrix product on this CPU (\(ComputeCapabilities.instructionSet)); use fp32")
+        }
+        productPrecision = precision
+    }
+    /// [N, D]: `storage` rounded to bf16 while `productPrecision` is bf16 (else empty); every
+    /// write to `storage` (restore, fill, update) refreshes it.
+    private(set) var storageBF16: [BF16Bits] = []
 
     /// A bank initialised as the reference code does (SPEC step 11): every value uniform in
     /// ±1/√(D/3), not normalised, drawn from `seed` only.
@@ -34,6 +58,7 @@ public final class MemoryBank {
     public func restore(_ values: [Float]) throws {
         try checkShapeAndValues(values, source: "bank checkpoint")
         storage = values
+        refreshBF16()
     }
 
     /// Replaces all entries by the L2-normalised rows of `features` ([N, D] row-major), e.g. the
@@ -41,6 +66,7 @@ public final class MemoryBank {
     public func fill(features: [Float]) throws {
         try checkShapeAndValues(features, source: "bank fill")
         storage = l2NormalizeRows(features, rows: count, dimension: dimension).v
+        refreshBF16()
     }
 
     /// Throws unless `values` holds N × D finite numbers; `source` names them in the message.
@@ -56,13 +82,46 @@ public final class MemoryBank {
     /// Entry `i` as a copy ([D]).
     public func entry(_ i: Int) -> [Float] { Array(storage[i * dimension..<(i + 1) * dimension]) }
 
-    /// out[b, j] = v[b] · bank[j] for a batch v: [B, D] into out: [B, N] (one sgemm, SPEC step 2).
-    /// v is used as given (normalise it first for cosine similarities).
+    /// Rebuilds (or drops) the bf16 copy after `storage` or `productPrecision` changed wholesale.
+    private func refreshBF16() {
+        guard productPrecision == .bf16 else { storageBF16 = []; return }
+        if storageBF16.count != storage.count { storageBF16 = [BF16Bits](repeating: 0, count: storage.count) }
+        storage.withUnsafeBufferPointer { src in
+            storageBF16.withUnsafeMutableBufferPointer { Gemm.convertToBF16(src.baseAddress!, count: src.count, into: $0.baseAddress!) }
+        }
+    }
+
+    /// out[b, j] = v[b] · bank[j] for a batch v: [B, D] into out: [B, N] (one sgemm, SPEC step 2;
+    /// a bf16 matmul when `productPrecision` is bf16). v is used as given (normalise it first for
+    /// cosine similarities).
     public func similarities(_ v: UnsafePointer<Float>, batch: Int, into out: UnsafeMutablePointer<Float>) {
+        if productPrecision == .bf16 {
+            // v rounded to bf16, [B, D]: a local buffer (a few kB), so concurrent calls on one
+            // bank stay safe as in fp32.
+            withUnsafeTemporaryAllocation(of: BF16Bits.self, capacity: batch * dimension) { q in
+                Gemm.convertToBF16(v, count: batch * dimension, into: q.baseAddress!)
+                storageBF16.withUnsafeBufferPointer { bank in
+                    // bankᵀ as a [D, N] view of the [N, D] rows (transB).
+                    Gemm.bf16gemm(transB: true, m: batch, n: count, k: dimension, a: q.baseAddress!, lda: dimension,
+                                  b: bank.baseAddress!, ldb: dimension, c: out, ldc: count)
+                }
+            }
+            return
+        }
         storage.withUnsafeBufferPointer { bank in
             Gemm.sgemm(transA: false, transB: true, m: batch, n: count, k: dimension,
                        a: v, lda: dimension, b: bank.baseAddress!, ldb: dimension,
                        c: out, ldc: count)
+        }
+    }
+
+    /// dv[b] = Σ_j g[b, j] · bank[j] for a bf16 g: [B, N] into dv: [B, D] (one bf16 matmul against
+    /// the bf16 copy); only while `productPrecision` is bf16.
+    public func backProject(bf16 g: UnsafePointer<BF16Bits>, batch: Int, into dv: UnsafeMutablePointer<Float>) {
+        precondition(productPrecision == .bf16, "backProject(bf16:) needs productPrecision bf16")
+        storageBF16.withUnsafeBufferPointer { bank in
+            Gemm.bf16gemm(transB: false, m: batch, n: dimension, k: count, a: g, lda: count,
+                          b: bank.baseAddress!, ldb: dimension, c: dv, ldc: dimension)
         }
     }
 
@@ -99,6 +158,13 @@ public final class MemoryBank {
         for r in 0..<b {
             let base = indices[r] * d
             for c in 0..<d { storage[base + c] = fresh[r * d + c] }
+        }
+        // The bf16 copy follows, for these rows only.
+        if productPrecision == .bf16 {
+            for r in 0..<b {
+                let base = indices[r] * d
+                for c in 0..<d { storageBF16[base + c] = Gemm.bf16(fresh[r * d + c]) }
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ public final class InvariancePropagation: TrainingMethod {
     public init(config: InvPConfig, datasetSize: Int, dimension: Int = 128, seed: UInt64, diagnosticLabels: [Int32]? = nil) throws {
         loss = try InvPLoss(config: config, datasetSize: datasetSize)
         bank = try MemoryBank(count: datasetSize, dimension: dimension, momentum: config.momentum, seed: seed)
+        try bank.setProductPrecision(config.bankPrecision ?? .fp32)
         table = try NeighbourTable(count: datasetSize, neighbours: config.neighbourCount)
         self.diagnosticLabels = diagnosticLabels
     }
@@ -150,6 +151,7 @@ public final class NPID: TrainingMethod {
         var options = NPIDConfig()
         options.temperature = setup.invp.temperature
         options.momentum = setup.invp.momentum
+        options.bankPrecision = setup.invp.bankPrecision
         try self.init(config: options, datasetSize: setup.datasetSize, dimension: setup.dimension, seed: setup.seed)
     }
 
@@ -157,6 +159,7 @@ public final class NPID: TrainingMethod {
     public init(config: NPIDConfig, datasetSize: Int, dimension: Int = 128, seed: UInt64) throws {
         loss = try NPIDLoss(config: config, datasetSize: datasetSize)
         bank = try MemoryBank(count: datasetSize, dimension: dimension, momentum: config.momentum, seed: seed)
+        try bank.setProductPrecision(config.bankPrecision ?? .fp32)
     }
 
     /// The full-softmax loss and dL/df for f: [B, D] of the images `indices`.

@@ -7,6 +7,8 @@ public struct NPIDConfig: Sendable, Codable, Equatable {
     public var temperature: Float = 0.07
     /// m of the bank update (0.5).
     public var momentum: Float = 0.5
+    /// Precision of the two bank products (nil: fp32; `BankPrecision`).
+    public var bankPrecision: BankPrecision?
 
     /// The defaults listed above.
     public init() {}
@@ -41,6 +43,9 @@ public final class NPIDLoss {
     public let datasetSize: Int
     /// [B, N]: z = v·bankᵀ, then dL/dz in place.
     private var scores: [Float] = []
+    /// [B, N]: dL/dz rounded to bf16 for the bf16 dv = g·bank (only while the bank's
+    /// `productPrecision` is bf16).
+    private var gradientBF16: [BF16Bits] = []
 
     /// Validates `config` for a bank of `datasetSize` entries.
     public init(config: NPIDConfig, datasetSize: Int) throws {
@@ -58,6 +63,9 @@ public final class NPIDLoss {
         let invTau = 1 / config.temperature
         let invB = 1 / Double(b)
         var rowLoss = [Double](repeating: 0, count: b)
+        let bf16 = bank.productPrecision == .bf16
+        if bf16 && gradientBF16.count != b * n { gradientBF16 = [BF16Bits](repeating: 0, count: b * n) }
+        gradientBF16.withUnsafeMutableBufferPointer { gbP in
         scores.withUnsafeMutableBufferPointer { sp in
             rowLoss.withUnsafeMutableBufferPointer { lossP in
                 let base = sp.baseAddress!
@@ -80,16 +88,33 @@ public final class NPIDLoss {
                         // dL/dz_j = (1/B)(1/τ)·ρ·(p_j − δ_j,anchor), ρ = p/(p + 1e-7).
                         let rho = p / (p + logEpsilon)
                         let c = Float(rho * invB / sum) * invTau
-                        for j in 0..<n { row[j] *= c }
-                        row[anchor] -= Float(rho * invB) * invTau
+                        if bf16 {
+                            // Scaled and rounded in one pass straight into the bf16 operand
+                            // (the fp32 row is not needed afterwards).
+                            let out = gbP.baseAddress! + r * n
+                            for j in 0..<n { out[j] = Gemm.bf16(row[j] * c) }
+                            out[anchor] = Gemm.bf16(row[anchor] * c - Float(rho * invB) * invTau)
+                        } else {
+                            for j in 0..<n { row[j] *= c }
+                            row[anchor] -= Float(rho * invB) * invTau
+                        }
                     }
                 }
             }
         }
+        }
         var dv = [Float](repeating: 0, count: b * d)
-        scores.withUnsafeBufferPointer { sp in
-            dv.withUnsafeMutableBufferPointer { dp in
-                bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)
+        if bf16 {
+            gradientBF16.withUnsafeBufferPointer { gp in
+                dv.withUnsafeMutableBufferPointer { dp in
+                    bank.backProject(bf16: gp.baseAddress!, batch: b, into: dp.baseAddress!)
+                }
+            }
+        } else {
+            scores.withUnsafeBufferPointer { sp in
+                dv.withUnsafeMutableBufferPointer { dp in
+                    bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)
+                }
             }
         }
         let gradient = l2NormalizeBackward(v: v, norms: norms, dv: dv, rows: b, dimension: d)

@@ -170,7 +170,7 @@ public enum MethodRegistry {
     ]
 
     /// Options of every memory-bank method: τ, the bank's momentum and its start.
-    public static let bankOptions: Set<String> = ["temperature", "bank-momentum", "bank-init"]
+    public static let bankOptions: Set<String> = ["temperature", "bank-momentum", "bank-init", "bank-precision"]
     /// Options of ODC.
     public static let odcOptions: Set<String> = ["clusters", "min-cluster-size", "centroid-interval", "odc-memory-momentum",
                                                  "reweight-power", "head-momentum"]

@@ -22,6 +22,44 @@ import Testing
             #expect(abs(c[i * n + j] - s) < 1e-5)
         } }
     }
+
+    /// bf16 rounding: nearest, ties to even, infinities kept, NaN stays NaN; back-conversion exact.
+    @Test func bf16Rounding() {
+        #expect(Gemm.bf16(1) == 0x3F80)
+        #expect(Gemm.bf16(Float(bitPattern: 0x3F80_8000)) == 0x3F80)   // tie, even stays
+        #expect(Gemm.bf16(Float(bitPattern: 0x3F81_8000)) == 0x3F82)   // tie, odd rounds up
+        #expect(Gemm.bf16(Float(bitPattern: 0x3F80_8001)) == 0x3F81)
+        #expect(Gemm.bf16(.infinity) == 0x7F80)
+        #expect(Gemm.float(bf16: Gemm.bf16(.nan)).isNaN)
+        #expect(Gemm.float(bf16: Gemm.bf16(-2.5)) == -2.5)
+        var rng = SplitMix(seed: 4)
+        for _ in 0..<1000 {
+            let x = rng.nextFloat()
+            #expect(abs(Gemm.float(bf16: Gemm.bf16(x)) - x) <= abs(x) / 256)
+        }
+    }
+
+    /// The bf16 matmul against a plain loop over the same bf16-rounded inputs (so only the
+    /// fp32 summation order differs), B plain and transposed, at a bank-like shape.
+    @Test(arguments: [false, true])
+    func bf16gemmMatchesReference(transB: Bool) {
+        let m = 6, n = 300, k = 40
+        var rng = SplitMix(seed: transB ? 2 : 3)
+        let a = (0..<m * k).map { _ in Gemm.bf16(rng.nextFloat()) }
+        let b = (0..<k * n).map { _ in Gemm.bf16(rng.nextFloat()) }
+        var c = [Float](repeating: .nan, count: m * n)
+        Gemm.bf16gemm(transB: transB, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: transB ? k : n, c: &c, ldc: n)
+        for i in 0..<m { for j in 0..<n {
+            var s = 0.0, bound = 0.0
+            for p in 0..<k {
+                let av = Double(Gemm.float(bf16: a[i * k + p]))
+                let bv = Double(Gemm.float(bf16: transB ? b[j * k + p] : b[p * n + j]))
+                s += av * bv
+                bound += abs(av * bv)
+            }
+            #expect(abs(Double(c[i * n + j]) - s) <= 1e-6 * bound + 1e-7, "\(i), \(j)")
+        } }
+    }
 }
 
 /// A tiny deterministic generator for test data.

@@ -33,6 +33,8 @@ import Testing
         (["bench", "loss", "--background", "70000"], "--background"),
         (["train", "--crop-scale", "0"], "--crop-scale"),
         (["train", "--bank-init", "zeros"], "--bank-init"),
+        (["train", "--bank-precision", "fp16"], "--bank-precision"),
+        (["train", "--method", "odc", "--bank-precision", "bf16"], "--bank-precision"),
         (["train", "--knn-features", "all"], "--knn-features"),
         (["train", "--validation", "abc"], "--validation"),
         (["train", "--method", "npid", "--hops", "2"], "--hops"),
@@ -62,6 +64,14 @@ import Testing
             let message = InvpropCommand.message(for: error)
             #expect(message.contains(mentions), "\(arguments): \(message)")
         }
+    }
+
+    /// `--bank-precision` reaches the memory-bank options; without it they stay nil (fp32).
+    @Test func bankPrecisionOption() throws {
+        let plain = try #require(try InvpropCommand.parseAsRoot(["train"]) as? TrainCommand).resolvedConfig()
+        #expect(plain.invp.bankPrecision == nil)
+        let bf16 = try #require(try InvpropCommand.parseAsRoot(["train", "--method", "npid", "--bank-precision", "bf16"]) as? TrainCommand).resolvedConfig()
+        #expect(bf16.invp.bankPrecision == .bf16)
     }
 
     /// The default preset is the CPU recipe; `--invariance-warmup` alone turns its "none" ramp

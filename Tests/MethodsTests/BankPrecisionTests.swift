@@ -1,0 +1,86 @@
+import Foundation
+import Kernels
+import Testing
+@testable import Methods
+
+/// The bf16 bank products (issue 14): the same losses up to bf16 rounding, and a bf16 copy of
+/// the bank that always equals the fp32 bank rounded.
+@Suite struct BankPrecisionTests {
+    /// The bf16 copy follows every write to the fp32 bank: switching on, restore, fill, update.
+    @Test func bf16CopyFollowsTheBank() throws {
+        let p = try Problem(b: 5, d: 16, n: 200, k: 3, seed: 4)
+        let bank = p.bank
+        #expect(bank.storageBF16.isEmpty)
+        // Every machine of this project runs oneDNN on AVX-512, which has the bf16 matmul.
+        #expect(Gemm.bf16gemmAvailable)
+        try bank.setProductPrecision(.bf16)
+        #expect(bank.storageBF16 == bank.storage.map(Gemm.bf16))
+        try bank.update(indices: p.indices, features: p.features)
+        #expect(bank.storageBF16 == bank.storage.map(Gemm.bf16))
+        try bank.restore(bank.storage.map { -$0 })
+        #expect(bank.storageBF16 == bank.storage.map(Gemm.bf16))
+        try bank.fill(features: bank.storage.map { $0 * 2 + 0.01 })
+        #expect(bank.storageBF16 == bank.storage.map(Gemm.bf16))
+        bank.productPrecision = .fp32
+        #expect(bank.storageBF16.isEmpty)
+    }
+
+    /// z = v·bankᵀ in bf16 against a plain loop over the bf16-rounded operands.
+    @Test func bf16SimilaritiesMatchAPlainLoop() throws {
+        let p = try Problem(b: 3, d: 16, n: 120, k: 2, seed: 6)
+        p.bank.productPrecision = .bf16
+        let d = 16, n = 120
+        var z = [Float](repeating: 0, count: 3 * n)
+        p.bank.similarities(p.features, batch: 3, into: &z)
+        for r in 0..<3 { for j in 0..<n {
+            var s = 0.0, bound = 0.0
+            for c in 0..<d {
+                let t = Double(Gemm.float(bf16: Gemm.bf16(p.features[r * d + c]))) * Double(Gemm.float(bf16: Gemm.bf16(p.bank.storage[j * d + c])))
+                s += t; bound += abs(t)
+            }
+            #expect(abs(Double(z[r * n + j]) - s) <= 1e-6 * bound + 1e-7)
+        } }
+    }
+
+    /// InvP with bf16 products: the fp32 loss and gradient up to bf16 rounding (τ 0.1, so a
+    /// 2⁻⁹ rounding of z moves s by about 2 %).
+    @Test func invpBF16AgreesWithFP32() throws {
+        var c = InvPConfig(); c.backgroundCount = 64; c.temperature = 0.1
+        let a = try Problem(b: 6, d: 16, n: 300, k: 4, seed: 8), b = try Problem(b: 6, d: 16, n: 300, k: 4, seed: 8)
+        b.bank.productPrecision = .bf16
+        let fp32 = try InvPLoss(config: c, datasetSize: 300).evaluate(features: a.features, indices: a.indices, epoch: 31, bank: a.bank, table: a.table)
+        let bf16 = try InvPLoss(config: c, datasetSize: 300).evaluate(features: b.features, indices: b.indices, epoch: 31, bank: b.bank, table: b.table)
+        #expect(abs(fp32.loss - bf16.loss) <= 0.02 * abs(fp32.loss))
+        let scale = fp32.gradient.map(abs).max() ?? 0
+        #expect(scale > 0)
+        for (x, y) in zip(fp32.gradient, bf16.gradient) { #expect(abs(x - y) <= 0.1 * scale) }
+        // Selections at most shift at the margin: most of the k+1 nearest agree.
+        let same = zip(fp32.nearest, bf16.nearest).filter { $0 == $1 }.count
+        #expect(same * 10 >= fp32.nearest.count * 8)
+    }
+
+    /// NPID with bf16 products: the fp32 loss and gradient up to bf16 rounding.
+    @Test func npidBF16AgreesWithFP32() throws {
+        let a = try Problem(b: 6, d: 16, n: 300, k: 2, seed: 9), b = try Problem(b: 6, d: 16, n: 300, k: 2, seed: 9)
+        b.bank.productPrecision = .bf16
+        var c = NPIDConfig(); c.temperature = 0.1
+        let fp32 = try NPIDLoss(config: c, datasetSize: 300).evaluate(features: a.features, indices: a.indices, bank: a.bank)
+        let bf16 = try NPIDLoss(config: c, datasetSize: 300).evaluate(features: b.features, indices: b.indices, bank: b.bank)
+        #expect(abs(fp32.loss - bf16.loss) <= 0.02 * abs(fp32.loss))
+        let scale = fp32.gradient.map(abs).max() ?? 0
+        #expect(scale > 0)
+        for (x, y) in zip(fp32.gradient, bf16.gradient) { #expect(abs(x - y) <= 0.1 * scale) }
+    }
+
+    /// The option reaches both methods' banks through the registry's setup; nil stays fp32.
+    @Test func methodsTakeThePrecisionFromTheOptions() throws {
+        var options = InvPConfig(); options.backgroundCount = 16
+        let plain = try InvariancePropagation(config: options, datasetSize: 50, dimension: 8, seed: 1)
+        #expect(plain.bank.productPrecision == .fp32)
+        options.bankPrecision = .bf16
+        let invp = try InvariancePropagation(config: options, datasetSize: 50, dimension: 8, seed: 1)
+        #expect(invp.bank.productPrecision == .bf16)
+        let npid = try NPID(setup: MethodSetup(invp: options, datasetSize: 50, dimension: 8, seed: 1))
+        #expect(npid.bank.productPrecision == .bf16)
+    }
+}
