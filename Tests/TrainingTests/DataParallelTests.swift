@@ -139,6 +139,39 @@ final class RankResults<T: Sendable>: @unchecked Sendable {
     }
 }
 
+/// The clustering methods follow the interface's data-parallel rule: their state (ODC's memory,
+/// labels and centroids; CoKe's duals, centres and assignments) stays identical on two
+/// thread-ranks over two epochs (the trainer compares checksums at every epoch end and would
+/// throw), and the ranks end with the same head or predictor.
+@Suite struct ClusteringMethodsInParallelTests {
+    @Test(arguments: ["odc", "coke"])
+    func theirStateStaysIdenticalOnEveryRank(method: String) throws {
+        var config = shapesConfig(images: 256, epochs: 2)
+        config.method = method
+        config.batchSize = 32
+        config.knnEvery = 0
+        config.healthSample = 0
+        var options = MethodOptions()
+        var odc = ODCConfig()
+        odc.clusters = 8; odc.minimumClusterSize = 4; odc.centroidInterval = 3
+        options.odc = odc
+        var coke = CoKeConfig()
+        coke.clusters = [6, 10]
+        options.coke = coke
+        config.methodOptions = options
+        let directory = temporaryRunDirectory("parallel-\(method)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = config
+        let hashes = try onRanks(2) { _, c -> [UInt64] in
+            let trainer = try Trainer(config: run, runDirectory: directory, resume: false, communicator: c)
+            let summary = try trainer.run()
+            #expect(summary.finished)
+            return [StateChecksum.model(trainer.model), StateChecksum.method(trainer.method)]
+        }
+        #expect(hashes[0] == hashes[1])
+    }
+}
+
 /// Ranks that resolved different options are refused before any step.
 @Suite struct DataParallelSetupTests {
     @Test func ranksWithOtherOptionsAreRefused() throws {
