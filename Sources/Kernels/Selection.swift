@@ -16,16 +16,7 @@ public enum Selection {
         _ values: UnsafePointer<Float>, count n: Int, k: Int, sortedPrefix: Int,
         indices: UnsafeMutablePointer<Int32>
     ) {
-        precondition(k >= 0 && k <= n, "topK: k = \(k) outside 0...\(n)")
-        precondition(n <= Int(Int32.max), "topK: count exceeds Int32 indices")
-        if k == 0 { return }
-        let prefix = min(max(sortedPrefix, 0), k)
-        if k == n {
-            for i in 0..<n { indices[i] = Int32(i) }
-        } else if !selectByThreshold(values, n, k, indices) && !selectByHistogram(values, n, k, indices) {
-            selectBySorting(values, n, k, indices)
-        }
-        orderPrefix(values, indices, k, prefix)
+        select(values, count: n, k: k, sortedPrefix: sortedPrefix, indices: indices, threshold: selectByThreshold)
     }
 
     /// `topK` with the plain sampled-threshold path (`selectByThresholdReference`): the same
@@ -34,13 +25,22 @@ public enum Selection {
         _ values: UnsafePointer<Float>, count n: Int, k: Int, sortedPrefix: Int,
         indices: UnsafeMutablePointer<Int32>
     ) {
+        select(values, count: n, k: k, sortedPrefix: sortedPrefix, indices: indices, threshold: selectByThresholdReference)
+    }
+
+    /// The body of `topK` and `topKReference`: `threshold` first, then the histogram, then a
+    /// sort as the last resort, and the best `sortedPrefix` put in order.
+    private static func select(
+        _ values: UnsafePointer<Float>, count n: Int, k: Int, sortedPrefix: Int, indices: UnsafeMutablePointer<Int32>,
+        threshold: (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Int32>) -> Bool
+    ) {
         precondition(k >= 0 && k <= n, "topK: k = \(k) outside 0...\(n)")
         precondition(n <= Int(Int32.max), "topK: count exceeds Int32 indices")
         if k == 0 { return }
         let prefix = min(max(sortedPrefix, 0), k)
         if k == n {
             for i in 0..<n { indices[i] = Int32(i) }
-        } else if !selectByThresholdReference(values, n, k, indices) && !selectByHistogram(values, n, k, indices) {
+        } else if !threshold(values, n, k, indices) && !selectByHistogram(values, n, k, indices) {
             selectBySorting(values, n, k, indices)
         }
         orderPrefix(values, indices, k, prefix)
@@ -71,6 +71,18 @@ public enum Selection {
         return vb.isNaN
     }
 
+    /// The sample both threshold paths draw from a row of n values for the k largest: every
+    /// `stride`-th value (about 2 048 of them), and the rank in the sample whose value is the
+    /// threshold (4 standard deviations past the expected rank of the k-th largest, plus 8); nil
+    /// for rows too short or k too large for sampling to pay.
+    static func samplePlan(_ n: Int, _ k: Int) -> (stride: Int, count: Int, rank: Int)? {
+        guard n >= 8192 && k * 4 <= n else { return nil }
+        let stride = n / 2048
+        let sampleCount = n / stride
+        let expected = Double(k) * Double(sampleCount) / Double(n)
+        return (stride, sampleCount, min(sampleCount, Int(expected + 4 * expected.squareRoot()) + 8))
+    }
+
     /// Plain reference of the fast path for k ≪ n (kept as what `selectByThreshold` is tested
     /// against, and used by `topKReference`): a threshold from a strided sample of ~2048 values
     /// (its rank set a few standard deviations past the expected one), one branch-free pass
@@ -80,11 +92,7 @@ public enum Selection {
     static func selectByThresholdReference(
         _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
     ) -> Bool {
-        guard n >= 8192 && k * 4 <= n else { return false }
-        let stride = n / 2048
-        let sampleCount = n / stride
-        let expected = Double(k) * Double(sampleCount) / Double(n)
-        let rank = min(sampleCount, Int(expected + 4 * expected.squareRoot()) + 8)
+        guard let (stride, sampleCount, rank) = samplePlan(n, k) else { return false }
         var sample = (0..<sampleCount).map { i -> Float in
             let x = values[i * stride]
             return x.isNaN ? -.infinity : x
@@ -321,11 +329,7 @@ public enum Selection {
     static func selectByThreshold(
         _ values: UnsafePointer<Float>, _ n: Int, _ k: Int, _ out: UnsafeMutablePointer<Int32>
     ) -> Bool {
-        guard n >= 8192 && k * 4 <= n else { return false }
-        let stride = n / 2048
-        let sampleCount = n / stride
-        let expected = Double(k) * Double(sampleCount) / Double(n)
-        let rank = min(sampleCount, Int(expected + 4 * expected.squareRoot()) + 8)
+        guard let (stride, sampleCount, rank) = samplePlan(n, k) else { return false }
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * sampleCount) { sb -> Bool in
             let sample = sb.baseAddress!
             for i in 0..<sampleCount {
