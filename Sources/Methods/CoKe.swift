@@ -96,9 +96,6 @@ public final class CoKe: TrainingMethod {
     /// The predictor MLP.
     public let predictor: CoKePredictor
     private let datasetSize: Int
-    /// Whether the current step's epoch is past the first (whose assignments start from random
-    /// centres, so their changes say nothing).
-    private var countsChanges = false
 
     /// A method for `datasetSize` images of `dimension`-wide outputs; `backboneWidth` is the
     /// predictor's default hidden width.
@@ -148,7 +145,6 @@ public final class CoKe: TrainingMethod {
         try backpropagate(p, gradient: out.gradPredictor)
         let throughPredictor = x.grad?.toArray() ?? [Float](repeating: 0, count: b * d)
         let gradient = zip(out.gradEncoder, throughPredictor).map { $0 + $1 }
-        countsChanges = epoch > 1
         // Records [B, H]: row r holds sample r's label under each head.
         let records = (0..<b).flatMap { r in labels.map { $0[r] } }
         return MethodLoss(loss: out.loss, terms: [out.loss], gradient: gradient, records: records)
@@ -173,7 +169,7 @@ public final class CoKe: TrainingMethod {
             heads[j].update(xp, labels: labels, dualRate: config.dualLearningRate, ratio: config.ratio)
             for (i, label) in zip(indices, labels) { heads[j].assignments[i] = label }
         }
-        return countsChanges ? ["labels_changed": Double(changed), "labels_seen": Double(b)] : [:]
+        return ["labels_changed": Double(changed), "labels_seen": Double(b)]
     }
 
     /// The centres start random (the authors'); nothing to take from the initial network.
@@ -193,7 +189,8 @@ public final class CoKe: TrainingMethod {
         if assigned > 0 {
             result["cluster_min_over_bound"] = Double(sizes.min() ?? 0) / (Double(config.ratio) * assigned / Double(heads[0].clusterCount))
         }
-        if let seen = counts["labels_seen"], seen > 0 { result["labels_changed"] = (counts["labels_changed"] ?? 0) / seen }
+        // The first epoch's assignments start from random centres: their changes say nothing.
+        if epoch > 1, let seen = counts["labels_seen"], seen > 0 { result["labels_changed"] = (counts["labels_changed"] ?? 0) / seen }
         return result
     }
 
