@@ -72,9 +72,9 @@ struct TrainCommand: ParsableCommand {
     private func train(_ communicator: any Communicator) throws {
         let primary = communicator.isPrimary
         var config = try resolvedConfig(log: primary ? note : { _ in })
-        if communicator.size > 1 {
-            // Each process of a machine takes its share of the cores unless told otherwise.
-            if options.threads == nil { config.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / Launch.localProcessCount()) }
+        if communicator.size > 1 && options.threads == nil {
+            // Each process of a machine takes its share of the cores.
+            config.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / Launch.localProcessCount())
         }
         // A default name comes from the clock: rank 0's, so that every rank writes to one run.
         let directory = URL(fileURLWithPath: try communicator.broadcast(output ?? defaultRunDirectory(config)))

@@ -15,6 +15,8 @@ struct DataParallel {
     let communicator: any Communicator
     /// Floats per allreduce of the gradient (4 Mi floats, 16 MiB, near DDP's 25 MB bucket).
     var bucketFloats = 1 << 22
+    /// The packed gradients of a bucket, kept from step to step (no allocation per step).
+    private let bucket = GradientBucket()
 
     /// This process's rank.
     var rank: Int { communicator.rank }
@@ -46,19 +48,23 @@ struct DataParallel {
 
     /// One bucket: pack, allreduce, scale, unpack.
     private func averageBucket(_ parameters: [Tensor], floats: Int) throws {
-        var buffer = [Float](repeating: 0, count: floats)
-        var offset = 0
-        for p in parameters {
-            if let grad = p.grad { grad.withFloats { g in for i in 0..<p.count { buffer[offset + i] = g[i] } } }
-            offset += p.count
-        }
-        try communicator.allreduceSum(&buffer)
-        let scale = 1 / Float(size)
-        offset = 0
-        for p in parameters {
-            if p.grad == nil { p.grad = Tensor.zeros(p.shape) }
-            p.grad!.withFloats { g in for i in 0..<p.count { g[i] = buffer[offset + i] * scale } }
-            offset += p.count
+        if bucket.values.count < floats { bucket.values = [Float](repeating: 0, count: floats) }
+        try bucket.values.withUnsafeMutableBufferPointer { all in
+            let buffer = UnsafeMutableBufferPointer(rebasing: all[0..<floats])
+            var offset = 0
+            for p in parameters {
+                let part = UnsafeMutableBufferPointer(rebasing: buffer[offset..<offset + p.count])
+                if let grad = p.grad { grad.withFloats { _ = part.update(fromContentsOf: $0) } } else { part.update(repeating: 0) }
+                offset += p.count
+            }
+            try communicator.allreduceSum(buffer)
+            let scale = 1 / Float(size)
+            offset = 0
+            for p in parameters {
+                if p.grad == nil { p.grad = Tensor.zeros(p.shape) }
+                p.grad!.withFloats { g in for i in 0..<p.count { g[i] = buffer[offset + i] * scale } }
+                offset += p.count
+            }
         }
     }
 
@@ -93,10 +99,7 @@ struct DataParallel {
     /// all of them must stop after the same one).
     func agree(on request: StopRequest) throws -> StopRequest {
         guard isDistributed else { return request }
-        var code: [Double] = [request.urgency]
-        let all = try communicator.allgather(code)
-        code = [all.max() ?? 0]
-        return StopRequest(urgency: code[0])
+        return StopRequest(urgency: try communicator.allgatherValue(request.urgency).max() ?? 0)
     }
 
     /// Rank 0's buffers (batch-norm running statistics) on every rank: with per-rank batch
@@ -139,6 +142,11 @@ struct DataParallel {
             }
         }
     }
+}
+
+/// The reusable buffer `DataParallel.averageGradients` packs each bucket into.
+final class GradientBucket {
+    var values: [Float] = []
 }
 
 /// 64-bit FNV-1a checksums of training state, to compare ranks.
