@@ -16,7 +16,10 @@ struct BenchLoop: ParsableCommand {
         backward, SGD on random images of the preset's size), (2) the loss and its gradient with their parts at the \
         preset's N, M and D, (3) the whole `invprop train` loop (loader, network, loss, optimizer, bank and table \
         updates) of each method, timed between consecutive steps of a real run, with the kNN monitor and health \
-        signals off (they run once an epoch; metrics.jsonl gives their seconds). Ratio: loop images/s over bare images/s.
+        signals off (they run once an epoch; metrics.jsonl gives their seconds). Ratio: loop images/s over bare images/s. \
+        The two are interleaved step by step: after every step of the run, one bare step runs (outside the loop's \
+        timing), and each ratio is of a loop step and the bare step right after it, so that a machine whose speed \
+        drifts (a shared host) moves both sides of a ratio together; the table gives the medians.
         """)
 
     @Option(help: "Preset to start from.") var preset = Recipe.defaultPreset
@@ -41,24 +44,26 @@ struct BenchLoop: ParsableCommand {
             let precision: DType = base.precision == "fp32" ? .f32 : (base.precision == "bf16" || ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32)
             print("invprop bench loop: preset \(preset), ResNet-\(base.model.depth) width \(base.model.width), batch \(base.batchSize), "
                   + "\(precision == .bf16 ? "bf16" : "fp32"), bank products \((base.invp.bankPrecision ?? .fp32).rawValue), \(ComputeThreads.count) threads (\(ComputeCapabilities.instructionSet)), median of \(steps) steps")
-            let bare = try StepBenchmark.run(config: base.model, precision: precision, batchSize: base.batchSize,
-                                             imageSize: Self.imageSize(base), warmup: warmup, steps: steps) { note($0) }
+            let bare = try BareStep(config: base.model, precision: precision, batchSize: base.batchSize, imageSize: Self.imageSize(base))
             let methods = method == "both" ? ["invp", "npid"] : [method]
-            var rows: [(String, Double)] = [], n = 0
+            var results: [(name: String, pairs: [StepPair])] = [], n = 0
             for name in methods {
+                note("\(name): \(warmup) + \(steps) steps of the loop, each followed by a bare step")
                 var c = base
                 c.method = name
-                let loop = try Self.loopStep(c, warmup: warmup, steps: steps)
-                rows.append((name, loop.seconds))
+                let loop = try Self.pairedSteps(c, bare: bare, warmup: warmup, steps: steps)
+                results.append((name, loop.pairs))
                 n = loop.images
             }
             let loss = try LossBenchmark.run(batch: base.batchSize, bankSize: n, dimension: base.model.outputDimension, config: base.invp, steps: min(steps, 9))
+            let batch = Double(base.batchSize)
             print("| part | ms per step | images/s | of the bare step's images/s |")
             print("|---|---|---|---|")
-            let batch = Double(base.batchSize)
-            print(String(format: "| bare network step | %.1f | %.0f | 100 %% |", bare.medianSeconds * 1e3, bare.imagesPerSecond))
-            for (name, seconds) in rows {
-                print(String(format: "| whole %@ loop | %.1f | %.0f | %.0f %% |", name, seconds * 1e3, batch / seconds, 100 * bare.medianSeconds / seconds))
+            for (name, pairs) in results {
+                let bareMedian = Self.median(pairs.map(\.bare)), loopMedian = Self.median(pairs.map(\.loop))
+                let ratio = Self.median(pairs.map { $0.bare / $0.loop })
+                print(String(format: "| bare network step (beside %@) | %.1f | %.0f | 100 %% |", name, bareMedian * 1e3, batch / bareMedian))
+                print(String(format: "| whole %@ loop | %.1f | %.0f | %.0f %% |", name, loopMedian * 1e3, batch / loopMedian, 100 * ratio))
             }
             for (name, value) in [("InvP loss and gradient", loss.invp), ("NPID loss and gradient", loss.npid),
                                   ("bank and table update", loss.update), ("z = v·bankᵀ", loss.similarities),
@@ -69,24 +74,44 @@ struct BenchLoop: ParsableCommand {
         }
     }
 
+    /// The middle value (the upper one of the two middle values for an even count).
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
     /// The side of the preset's training images (28 for Fashion-MNIST, 32 for CIFAR, 224 for ImageNet).
     static func imageSize(_ c: TrainingConfig) -> Int {
         c.augmentation.hasPrefix("fashion-mnist") ? 28 : c.augmentation.hasPrefix("imagenet") ? 224 : 32
     }
 
-    /// The median seconds between consecutive steps of a real run of `c`, after `warmup` steps,
-    /// and its training images; the run is abandoned (nothing saved) after `warmup + steps + 1` steps.
-    static func loopStep(_ c: TrainingConfig, warmup: Int, steps: Int) throws -> (seconds: Double, images: Int) {
+    /// One loop step's seconds and the bare step's run right after it.
+    struct StepPair {
+        var loop: Double, bare: Double
+    }
+
+    /// Seconds of `steps` consecutive steps of a real run of `c` (after `warmup`), each paired with
+    /// a step of `bare` run right after it (between the loop's steps, outside their timing), and
+    /// the run's training images; the run is abandoned (nothing saved) after `warmup + steps + 1` steps.
+    static func pairedSteps(_ c: TrainingConfig, bare: BareStep, warmup: Int, steps: Int) throws -> (pairs: [StepPair], images: Int) {
         let directory = URL(fileURLWithPath: NSTemporaryDirectory() + "invprop-bench-loop-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let trainer = try Trainer(config: c, runDirectory: directory, resume: false)
-        var stamps: [UInt64] = []
+        var pairs: [StepPair] = [], calls = 0
+        var loopStarted = DispatchTime.now().uptimeNanoseconds
+        var failure: Error?
         _ = try trainer.run {
-            stamps.append(DispatchTime.now().uptimeNanoseconds)
-            return stamps.count > warmup + steps ? .abandon : .none
+            let loopEnded = DispatchTime.now().uptimeNanoseconds
+            calls += 1
+            do {
+                let bareSeconds = try bare.time()
+                if calls > warmup + 1 { pairs.append(StepPair(loop: Double(loopEnded - loopStarted) / 1e9, bare: bareSeconds)) }
+            } catch {
+                failure = error
+                return .abandon
+            }
+            loopStarted = DispatchTime.now().uptimeNanoseconds
+            return calls > warmup + steps ? .abandon : .none
         }
-        let intervals = zip(stamps.dropFirst(warmup), stamps.dropFirst(warmup + 1)).map { Double($1 - $0) / 1e9 }.sorted()
-        guard !intervals.isEmpty else { throw ValidationError("the run ended before \(warmup + steps + 1) steps (an epoch is too short)") }
-        return (intervals[intervals.count / 2], trainer.trainingImageCount)
+        if let failure { throw failure }
+        guard !pairs.isEmpty else { throw ValidationError("the run ended before \(warmup + steps + 1) steps (an epoch is too short)") }
+        return (pairs, trainer.trainingImageCount)
     }
 }

@@ -1,5 +1,4 @@
 import CDNNL
-import Dispatch
 
 /// The number of threads oneDNN (OpenMP) and invprop's own parallel loops use.
 public enum ComputeThreads {
@@ -41,7 +40,10 @@ public enum ComputeCapabilities {
 /// Runs `body` over contiguous sub-ranges of 0..<count, one per compute thread (`ComputeThreads`),
 /// each at least `minimumPerTask` long; small counts run inline. The one parallel row loop of
 /// the methods' losses and of the evaluations: rows are independent, so results never depend on
-/// how the range is cut.
+/// how the range is cut. The ranges run on OpenMP's team, the threads oneDNN's kernels use: with
+/// a second pool (Dispatch) the OpenMP workers kept spinning after each oneDNN call on the cores
+/// the row loop wanted (18 % of a loss benchmark's samples). Inside another parallel region the
+/// team has one thread and the ranges run one after another.
 public func parallelRanges(count: Int, minimumPerTask: Int = 1, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
     let tasks = min(ComputeThreads.count, max(1, count / max(1, minimumPerTask)))
@@ -49,8 +51,24 @@ public func parallelRanges(count: Int, minimumPerTask: Int = 1, _ body: (Range<I
         body(0..<count)
         return
     }
-    DispatchQueue.concurrentPerform(iterations: tasks) { task in
-        let lower = count * task / tasks, upper = count * (task + 1) / tasks
-        if lower < upper { body(lower..<upper) }
+    withoutActuallyEscaping(body) { body in
+        var job = TeamJob(count: count, body: body)
+        withUnsafeMutablePointer(to: &job) { pointer in
+            GOMP_parallel({ raw in
+                let job = raw!.assumingMemoryBound(to: TeamJob.self).pointee
+                // The team may be smaller than asked for (nested regions): split by its real size.
+                let team = Int(omp_get_num_threads()), member = Int(omp_get_thread_num())
+                let lower = job.count * member / team, upper = job.count * (member + 1) / team
+                if lower < upper { job.body(lower..<upper) }
+            }, pointer, UInt32(tasks), 0)
+        }
     }
+}
+
+/// What each member of an OpenMP team needs to run its share of `parallelRanges`.
+private struct TeamJob {
+    /// The range 0..<count to split.
+    var count: Int
+    /// The caller's body, called once per non-empty share.
+    var body: (Range<Int>) -> Void
 }

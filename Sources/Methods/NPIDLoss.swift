@@ -43,8 +43,8 @@ public final class NPIDLoss {
     public let datasetSize: Int
     /// [B, N]: z = v·bankᵀ, then dL/dz in place.
     private var scores: [Float] = []
-    /// [B, N]: dL/dz rounded to bf16 for the bf16 dv = g·bank (only while the bank's
-    /// `productPrecision` is bf16).
+    /// [B, N]: the unscaled exponentials e rounded to bf16, the left operand of the bf16 dv = e·bank
+    /// (only while the bank's `productPrecision` is bf16; see `evaluateBF16`).
     private var gradientBF16: [BF16Bits] = []
 
     /// Validates `config` for a bank of `datasetSize` entries.
@@ -60,12 +60,12 @@ public final class NPIDLoss {
         guard bank.count == n else { throw MethodsError.invalidInput("bank has \(bank.count) entries, expected \(n)") }
         let b = try validateBatch(features: features, indices: indices, dimension: d, datasetSize: n)
         let (v, norms) = normalizedSimilarities(features, batch: b, bank: bank, into: &scores)
+        if bank.productPrecision == .bf16 {
+            return evaluateBF16(v: v, norms: norms, indices: indices, bank: bank, batch: b)
+        }
         let invTau = 1 / config.temperature
         let invB = 1 / Double(b)
         var rowLoss = [Double](repeating: 0, count: b)
-        let bf16 = bank.productPrecision == .bf16
-        if bf16 && gradientBF16.count != b * n { gradientBF16 = [BF16Bits](repeating: 0, count: b * n) }
-        gradientBF16.withUnsafeMutableBufferPointer { gbP in
         scores.withUnsafeMutableBufferPointer { sp in
             rowLoss.withUnsafeMutableBufferPointer { lossP in
                 let base = sp.baseAddress!
@@ -88,34 +88,64 @@ public final class NPIDLoss {
                         // dL/dz_j = (1/B)(1/τ)·ρ·(p_j − δ_j,anchor), ρ = p/(p + 1e-7).
                         let rho = p / (p + logEpsilon)
                         let c = Float(rho * invB / sum) * invTau
-                        if bf16 {
-                            // Scaled and rounded in one pass straight into the bf16 operand
-                            // (the fp32 row is not needed afterwards).
-                            let out = gbP.baseAddress! + r * n
-                            for j in 0..<n { out[j] = Gemm.bf16(row[j] * c) }
-                            out[anchor] = Gemm.bf16(row[anchor] * c - Float(rho * invB) * invTau)
-                        } else {
-                            for j in 0..<n { row[j] *= c }
-                            row[anchor] -= Float(rho * invB) * invTau
-                        }
+                        for j in 0..<n { row[j] *= c }
+                        row[anchor] -= Float(rho * invB) * invTau
                     }
                 }
             }
         }
-        }
         var dv = [Float](repeating: 0, count: b * d)
-        if bf16 {
-            gradientBF16.withUnsafeBufferPointer { gp in
-                dv.withUnsafeMutableBufferPointer { dp in
-                    bank.backProject(bf16: gp.baseAddress!, batch: b, into: dp.baseAddress!)
+        scores.withUnsafeBufferPointer { sp in
+            dv.withUnsafeMutableBufferPointer { dp in
+                bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)
+            }
+        }
+        let gradient = l2NormalizeBackward(v: v, norms: norms, dv: dv, rows: b, dimension: d)
+        return NPIDLossOutput(loss: Float(rowLoss.reduce(0, +) * invB), gradient: gradient)
+    }
+
+    /// The bf16 path of `evaluate`, given v: [B, D] and the scores z: [B, N] already in `scores`.
+    /// dL/dz_bj = c_b·e_bj − k_b·δ(j, anchor_b) with e_bj = exp((z_bj − max_b)/τ), c_b = ρ_b/(B·τ·Σ_j e_bj)
+    /// and k_b = ρ_b/(B·τ): one vectorised pass per row writes bf16(e_bj) unscaled and sums e_bj,
+    /// the bf16 matmul gives Σ_j bf16(e_bj)·bank_j, and each row of dv is then scaled by c_b with
+    /// k_b·bank[anchor_b] subtracted in fp32 (instead of three scalar passes over every row).
+    private func evaluateBF16(v: [Float], norms: [Float], indices: [Int], bank: MemoryBank, batch b: Int) -> NPIDLossOutput {
+        let n = datasetSize, d = bank.dimension
+        let invTau = 1 / config.temperature
+        let invB = 1 / Double(b)
+        if gradientBF16.count != b * n { gradientBF16 = [BF16Bits](repeating: 0, count: b * n) }
+        var rowLoss = [Double](repeating: 0, count: b)
+        var rowScale = [Float](repeating: 0, count: b)  // c_b
+        var anchorWeight = [Float](repeating: 0, count: b)  // k_b
+        gradientBF16.withUnsafeMutableBufferPointer { gbP in
+        scores.withUnsafeBufferPointer { sp in
+        rowLoss.withUnsafeMutableBufferPointer { lossP in
+        rowScale.withUnsafeMutableBufferPointer { scaleP in
+        anchorWeight.withUnsafeMutableBufferPointer { anchorP in
+            parallelRanges(count: b) { rows in
+                for r in rows {
+                    let row = sp.baseAddress! + r * n
+                    let mx = VectorMath.maximum(row, count: n)
+                    let sum = VectorMath.exponentialsToBF16(row, count: n, shift: mx, scale: invTau, into: gbP.baseAddress! + r * n)
+                    let anchor = indices[r]
+                    // The anchor's e by the same steps as its lane in the pass above.
+                    let p = Double(VectorMath.exp((row[anchor] - mx) * invTau)) / sum
+                    lossP[r] = -log(p + logEpsilon)
+                    let rho = p / (p + logEpsilon)
+                    scaleP[r] = Float(rho * invB / sum) * invTau
+                    anchorP[r] = Float(rho * invB) * invTau
                 }
             }
-        } else {
-            scores.withUnsafeBufferPointer { sp in
-                dv.withUnsafeMutableBufferPointer { dp in
-                    bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)
-                }
+        }}}}}
+        var dv = [Float](repeating: 0, count: b * d)
+        gradientBF16.withUnsafeBufferPointer { gp in
+            dv.withUnsafeMutableBufferPointer { dp in
+                bank.backProject(bf16: gp.baseAddress!, batch: b, into: dp.baseAddress!)
             }
+        }
+        for r in 0..<b {
+            let anchorRow = indices[r] * d
+            for c in 0..<d { dv[r * d + c] = rowScale[r] * dv[r * d + c] - anchorWeight[r] * bank.storage[anchorRow + c] }
         }
         let gradient = l2NormalizeBackward(v: v, norms: norms, dv: dv, rows: b, dimension: d)
         return NPIDLossOutput(loss: Float(rowLoss.reduce(0, +) * invB), gradient: gradient)
