@@ -28,6 +28,7 @@ struct BenchLoop: ParsableCommand {
     @Option(help: "Untimed warm-up steps.") var warmup = 5
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Precision of the two bank products (default: the preset's).") var bankPrecision: BankPrecision?
+    @Option(help: "Dataset directory (default: the usual places).") var dataDir: String?
 
     func validate() throws {
         guard ["invp", "npid", "both"].contains(method) else { throw ValidationError("--method must be invp, npid or both, got \(method)") }
@@ -41,6 +42,7 @@ struct BenchLoop: ParsableCommand {
             var base = try Recipe.starting(preset: preset, recipe: nil).configuration()
             (base.knnEvery, base.healthSample, base.bankInitialization, base.threads) = (0, 0, nil, threads)
             if let bankPrecision { base.invp.bankPrecision = bankPrecision }
+            if let dataDir { base.dataDir = dataDir }
             let precision: DType = base.precision == "fp32" ? .f32 : (base.precision == "bf16" || ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32)
             print("invprop bench loop: preset \(preset), ResNet-\(base.model.depth) width \(base.model.width), batch \(base.batchSize), "
                   + "\(precision == .bf16 ? "bf16" : "fp32"), bank products \((base.invp.bankPrecision ?? .fp32).rawValue), \(ComputeThreads.count) threads (\(ComputeCapabilities.instructionSet)), median of \(steps) steps")
