@@ -29,11 +29,13 @@ struct BenchLoop: ParsableCommand {
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Precision of the two bank products (default: the preset's).") var bankPrecision: BankPrecision?
     @Option(help: "Dataset directory (default: the usual places).") var dataDir: String?
+    @Option(help: "Network precision: fp32, bf16 or auto (default: the preset's).") var precision: String?
 
     func validate() throws {
         guard ["invp", "npid", "both"].contains(method) else { throw ValidationError("--method must be invp, npid or both, got \(method)") }
         guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be ≥ 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        if let precision, !["fp32", "bf16", "auto"].contains(precision) { throw ValidationError("--precision must be fp32, bf16 or auto, got \(precision)") }
     }
 
     func run() throws {
@@ -43,36 +45,42 @@ struct BenchLoop: ParsableCommand {
             (base.knnEvery, base.healthSample, base.bankInitialization, base.threads) = (0, 0, nil, threads)
             if let bankPrecision { base.invp.bankPrecision = bankPrecision }
             if let dataDir { base.dataDir = dataDir }
-            let precision: DType = base.precision == "fp32" ? .f32 : (base.precision == "bf16" || ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32)
+            if let precision { base.precision = precision }
+            let networkPrecision: DType = base.precision == "fp32" ? .f32 : (base.precision == "bf16" || ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32)
             print("invprop bench loop: preset \(preset), ResNet-\(base.model.depth) width \(base.model.width), batch \(base.batchSize), "
-                  + "\(precision == .bf16 ? "bf16" : "fp32"), bank products \((base.invp.bankPrecision ?? .fp32).rawValue), \(ComputeThreads.count) threads (\(ComputeCapabilities.instructionSet)), median of \(steps) steps")
-            let bare = try BareStep(config: base.model, precision: precision, batchSize: base.batchSize, imageSize: Self.imageSize(base))
-            let methods = method == "both" ? ["invp", "npid"] : [method]
-            var results: [(name: String, pairs: [StepPair])] = [], n = 0
-            for name in methods {
+                  + "\(networkPrecision == .bf16 ? "bf16" : "fp32"), bank products \((base.invp.bankPrecision ?? .fp32).rawValue), \(ComputeThreads.count) threads (\(ComputeCapabilities.instructionSet)), median of \(steps) steps")
+            let bare = try BareStep(config: base.model, precision: networkPrecision, batchSize: base.batchSize, imageSize: Self.imageSize(base))
+            var loops: [(method: String, pairs: [StepPair])] = [], n = 0
+            for name in method == "both" ? ["invp", "npid"] : [method] {
                 note("\(name): \(warmup) + \(steps) steps of the loop, each followed by a bare step")
                 var c = base
                 c.method = name
                 let loop = try Self.pairedSteps(c, bare: bare, warmup: warmup, steps: steps)
-                results.append((name, loop.pairs))
+                loops.append((name, loop.pairs))
                 n = loop.images
             }
             let loss = try LossBenchmark.run(batch: base.batchSize, bankSize: n, dimension: base.model.outputDimension, config: base.invp, steps: min(steps, 9))
-            let batch = Double(base.batchSize)
-            print("| part | ms per step | images/s | of the bare step's images/s |")
-            print("|---|---|---|---|")
-            for (name, pairs) in results {
-                let bareMedian = Self.median(pairs.map(\.bare)), loopMedian = Self.median(pairs.map(\.loop))
-                let ratio = Self.median(pairs.map { $0.bare / $0.loop })
-                print(String(format: "| bare network step (beside %@) | %.1f | %.0f | 100 %% |", name, bareMedian * 1e3, batch / bareMedian))
-                print(String(format: "| whole %@ loop | %.1f | %.0f | %.0f %% |", name, loopMedian * 1e3, batch / loopMedian, 100 * ratio))
-            }
-            for (name, value) in [("InvP loss and gradient", loss.invp), ("NPID loss and gradient", loss.npid),
-                                  ("bank and table update", loss.update), ("z = v·bankᵀ", loss.similarities),
-                                  ("dv = g·bank", loss.backProjection), ("top-M selection (1 thread)", loss.selection),
-                                  ("top-M selection (all threads)", loss.selectionAllThreads)] {
-                print(String(format: "| %@ (N %d) | %.1f | | |", name, n, value * 1e3))
-            }
+            Self.printTable(loops: loops, loss: loss, batch: base.batchSize, bankSize: n)
+        }
+    }
+
+    /// The result table: per method the bare step beside it and the loop with the median of the
+    /// per-pair ratios, then the loss and its parts.
+    static func printTable(loops: [(method: String, pairs: [StepPair])], loss: LossBenchmark.Result, batch: Int, bankSize n: Int) {
+        let images = Double(batch)
+        print("| part | ms per step | images/s | of the bare step's images/s |")
+        print("|---|---|---|---|")
+        for (name, pairs) in loops {
+            let bareMedian = median(pairs.map(\.bare)), loopMedian = median(pairs.map(\.loop))
+            let ratio = median(pairs.map { $0.bare / $0.loop })
+            print(String(format: "| bare network step (beside %@) | %.1f | %.0f | 100 %% |", name, bareMedian * 1e3, images / bareMedian))
+            print(String(format: "| whole %@ loop | %.1f | %.0f | %.0f %% |", name, loopMedian * 1e3, images / loopMedian, 100 * ratio))
+        }
+        for (name, value) in [("InvP loss and gradient", loss.invp), ("NPID loss and gradient", loss.npid),
+                              ("bank and table update", loss.update), ("z = v·bankᵀ", loss.similarities),
+                              ("dv = g·bank", loss.backProjection), ("top-M selection (1 thread)", loss.selection),
+                              ("top-M selection (all threads)", loss.selectionAllThreads)] {
+            print(String(format: "| %@ (N %d) | %.1f | | |", name, n, value * 1e3))
         }
     }
 

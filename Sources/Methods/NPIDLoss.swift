@@ -45,7 +45,7 @@ public final class NPIDLoss {
     private var scores: [Float] = []
     /// [B, N]: the unscaled exponentials e rounded to bf16, the left operand of the bf16 dv = e·bank
     /// (only while the bank's `productPrecision` is bf16; see `evaluateBF16`).
-    private var gradientBF16: [BF16Bits] = []
+    private var exponentialsBF16: [BF16Bits] = []
 
     /// Validates `config` for a bank of `datasetSize` entries.
     public init(config: NPIDConfig, datasetSize: Int) throws {
@@ -113,11 +113,11 @@ public final class NPIDLoss {
         let n = datasetSize, d = bank.dimension
         let invTau = 1 / config.temperature
         let invB = 1 / Double(b)
-        if gradientBF16.count != b * n { gradientBF16 = [BF16Bits](repeating: 0, count: b * n) }
+        if exponentialsBF16.count != b * n { exponentialsBF16 = [BF16Bits](repeating: 0, count: b * n) }
         var rowLoss = [Double](repeating: 0, count: b)
         var rowScale = [Float](repeating: 0, count: b)  // c_b
         var anchorWeight = [Float](repeating: 0, count: b)  // k_b
-        gradientBF16.withUnsafeMutableBufferPointer { gbP in
+        exponentialsBF16.withUnsafeMutableBufferPointer { gbP in
         scores.withUnsafeBufferPointer { sp in
         rowLoss.withUnsafeMutableBufferPointer { lossP in
         rowScale.withUnsafeMutableBufferPointer { scaleP in
@@ -138,7 +138,7 @@ public final class NPIDLoss {
             }
         }}}}}
         var dv = [Float](repeating: 0, count: b * d)
-        gradientBF16.withUnsafeBufferPointer { gp in
+        exponentialsBF16.withUnsafeBufferPointer { gp in
             dv.withUnsafeMutableBufferPointer { dp in
                 bank.backProject(bf16: gp.baseAddress!, batch: b, into: dp.baseAddress!)
             }
