@@ -31,6 +31,8 @@ import Testing
         (["bench", "step", "--batch-size", "1"], "--batch-size"),
         (["bench", "data", "--runs", "0"], "--runs"),
         (["bench", "loss", "--background", "70000"], "--background"),
+        (["bench", "loop", "--precision", "fp16"], "--precision"),
+        (["bench", "loop", "--steps", "0"], "--steps"),
         (["train", "--crop-scale", "0"], "--crop-scale"),
         (["train", "--bank-init", "zeros"], "--bank-init"),
         (["train", "--bank-precision", "fp16"], "--bank-precision"),
