@@ -1,7 +1,7 @@
 /// Row kernels on 16-lane vectors for NPID's bf16 path: e^x, a row's maximum, and a row's
-/// exponentials summed and rounded to bf16 in one pass. The scalar loop they replace (glibc's
-/// `expf` per entry, a Double sum) took ~10 ns per entry of the [B, N] scores; these take ~1.2 ns
-/// on one core at the baseline x86-64 target. The tests hold them to plain scalar references.
+/// exponentials summed and rounded to bf16 in one pass, replacing a scalar loop (glibc's `expf`
+/// per entry, a Double sum) that was most of NPID's loss (docs/benchmarks.md, issue 14). The tests
+/// hold them to plain scalar references.
 public enum VectorMath {
     /// 16 fp32 lanes: the compiler splits it into the widest registers the build targets.
     public typealias Vector = SIMD16<Float>
