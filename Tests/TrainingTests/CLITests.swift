@@ -33,6 +33,7 @@ import Testing
         (["bench", "loss", "--background", "70000"], "--background"),
         (["bench", "loop", "--precision", "fp16"], "--precision"),
         (["bench", "loop", "--steps", "0"], "--steps"),
+        (["bench", "loop", "--method", "odc"], "--method"),
         (["train", "--crop-scale", "0"], "--crop-scale"),
         (["train", "--bank-init", "zeros"], "--bank-init"),
         (["train", "--bank-precision", "fp16"], "--bank-precision"),
@@ -66,6 +67,25 @@ import Testing
             let message = InvpropCommand.message(for: error)
             #expect(message.contains(mentions), "\(arguments): \(message)")
         }
+    }
+
+    /// `invprop bench loop` end to end on a small synthetic set: any train option reaches the
+    /// timed runs, and the table has both methods' loop and bare-step rows and the loss parts at
+    /// the run's bank size.
+    @Test func benchLoopRunsEndToEnd() throws {
+        let command = try #require(try InvpropCommand.parseAsRoot(
+            ["bench", "loop", "--dataset", "shapes", "--train-subset", "300", "--validation", "0", "--width", "0.125",
+             "--batch-size", "32", "--background", "64", "--steps", "2", "--warmup", "1", "--threads", "2"]) as? BenchLoop)
+        let table = try command.measure()
+        for row in ["| bare network step (beside invp) |", "| whole invp loop |", "| whole npid loop |", "| z = v·bankᵀ (N 300) |",
+                    "| top-M selection (all threads) (N 300) |"] {
+            #expect(table.contains(row), "bench loop's table lacks \(row):\n\(table)")
+        }
+        let npidOnly = try #require(try InvpropCommand.parseAsRoot(
+            ["bench", "loop", "--dataset", "shapes", "--train-subset", "300", "--validation", "0", "--width", "0.125",
+             "--batch-size", "32", "--background", "64", "--method", "npid", "--steps", "1", "--warmup", "1"]) as? BenchLoop)
+        let npidTable = try npidOnly.measure()
+        #expect(npidTable.contains("| whole npid loop |") && !npidTable.contains("| whole invp loop |"))
     }
 
     /// `--bank-precision` reaches the memory-bank options; without it they stay nil (fp32).
