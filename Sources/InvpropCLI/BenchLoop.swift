@@ -61,7 +61,7 @@ struct BenchLoop: ParsableCommand {
     func measure() throws -> String {
         if let threads = options.threads { try ComputeThreads.set(threads) }
         let base = try baseConfig()
-        let networkPrecision: DType = base.precision == "fp32" ? .f32 : (base.precision == "bf16" || ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32)
+        let networkPrecision = base.resolvedPrecision
         print("invprop bench loop: \(base.preset), \(base.dataset), ResNet-\(base.model.depth) width \(base.model.width), batch \(base.batchSize), "
               + "\(networkPrecision == .bf16 ? "bf16" : "fp32"), bank products \((base.invp.bankPrecision ?? .fp32).rawValue), \(ComputeThreads.count) threads (\(ComputeCapabilities.instructionSet)), median of \(steps) steps")
         let bare = try BareStep(config: base.model, precision: networkPrecision, batchSize: base.batchSize, imageSize: Self.imageSize(base))

@@ -248,14 +248,8 @@ public final class Trainer {
     /// Training images in use (the memory bank's rows): the dataset less its validation images.
     public var trainingImageCount: Int { train.count }
 
-    /// The precision in force: "auto" becomes bf16 where the CPU runs it natively, else fp32.
-    public var resolvedPrecision: DType {
-        switch config.precision {
-        case "bf16": return .bf16
-        case "auto": return ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32
-        default: return .f32
-        }
-    }
+    /// The precision in force (`TrainingConfig.resolvedPrecision`).
+    public var resolvedPrecision: DType { config.resolvedPrecision }
 
     /// Starts the method's state (for a bank method: the bank, then the neighbour graph) from
     /// the head outputs of the current network on every training image (evaluation transform,

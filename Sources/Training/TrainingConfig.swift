@@ -1,7 +1,9 @@
 import Data
 import Foundation
+import Kernels
 import Methods
 import Models
+import Tensors
 
 /// The learning-rate decay after warm-up.
 public enum DecayKind: String, Codable, Sendable, CaseIterable {
@@ -191,6 +193,17 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .invalidOption(let m): return m
         case .corrupt(let path, let reason): return "\(path): \(reason)"
         case .diverged(let m): return m
+        }
+    }
+}
+
+extension TrainingConfig {
+    /// The network precision in force: "auto" becomes bf16 where the CPU runs it natively, else fp32.
+    public var resolvedPrecision: DType {
+        switch precision {
+        case "bf16": return .bf16
+        case "auto": return ComputeCapabilities.hasNativeBF16 ? .bf16 : .f32
+        default: return .f32
         }
     }
 }
