@@ -36,6 +36,7 @@ struct TrainOptions: ParsableArguments {
     @OptionGroup(title: "DARLING options (method darling)") var darlingOptions: DARLINGCommandOptions
 
     @Option(help: "Epochs.") var epochs: Int?
+    @Option(help: "End training after this many steps in all (inside an epoch if need be); the learning-rate schedule spans them (default: whole epochs).") var maxSteps: Int?
     @Option(help: "Batch size.") var batchSize: Int?
     @Option(help: "Base learning rate.") var lr: Float?
     @Option(help: "SGD momentum.") var momentum: Float?
@@ -101,6 +102,7 @@ struct TrainOptions: ParsableArguments {
         try cokeOptions.apply(to: &c)
         darlingOptions.apply(to: &c)
         if let epochs { c.epochs = epochs }
+        if let maxSteps { c.maxSteps = maxSteps }
         if let batchSize { c.batchSize = batchSize }
         if let lr { c.learningRate = lr }
         if let momentum { c.momentum = momentum }

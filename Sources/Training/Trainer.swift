@@ -199,7 +199,14 @@ public final class Trainer {
         case .multistep: decay = .multiStep(milestones: config.milestones, gamma: config.gamma)
         case .constant: decay = .constant
         }
-        schedule = try LearningRateSchedule(base: config.learningRate, decay: decay, warmupEpochs: config.warmupEpochs, totalEpochs: Double(config.epochs))
+        // With --max-steps the schedule ends where training does, inside an epoch if need be.
+        let totalSteps = Self.stepLimit(config, stepsPerEpoch: loader.batchesPerEpoch)
+        let scheduledEpochs = Double(totalSteps) / Double(max(loader.batchesPerEpoch, 1))
+        if config.maxSteps != nil, config.warmupEpochs >= scheduledEpochs {
+            throw TrainingError.invalidOption("--lr-warmup \(config.warmupEpochs) epochs is not shorter than the \(totalSteps) steps of --max-steps "
+                + "(\(String(format: "%.2f", scheduledEpochs)) epochs of \(loader.batchesPerEpoch) steps)")
+        }
+        schedule = try LearningRateSchedule(base: config.learningRate, decay: decay, warmupEpochs: config.warmupEpochs, totalEpochs: scheduledEpochs)
 
         if let (archive, savedProgress) = restored {
             try Checkpoint.restore(archive, path: last.path, model: model, optimizer: optimizer, method: method)
@@ -269,6 +276,13 @@ public final class Trainer {
         try method.start(fromFeatures: features.head)
     }
 
+    /// Optimizer steps the run takes in all: `epochs` whole epochs, or fewer with `--max-steps`.
+    public var stepLimit: Int { Self.stepLimit(config, stepsPerEpoch: loader.batchesPerEpoch) }
+
+    private static func stepLimit(_ config: TrainingConfig, stepsPerEpoch: Int) -> Int {
+        min(config.epochs * stepsPerEpoch, config.maxSteps ?? .max)
+    }
+
     /// Trains until the last epoch or until `stop` asks to; returns how far it got.
     public func run(observer: TrainingObserver? = nil, stop: () -> StopRequest = { .none }) throws -> TrainingSummary {
         let precision = resolvedPrecision
@@ -281,7 +295,7 @@ public final class Trainer {
             defer { clock = now }
             return Double(now - clock) / 1e9
         }
-        while progress.epoch < config.epochs, progress.stoppedWhenStableAfter == nil {
+        while progress.epoch < config.epochs, progress.globalStep < stepLimit, progress.stoppedWhenStableAfter == nil {
             let e = progress.epoch
             let iterator = loader.epoch(e, skippingBatches: progress.stepInEpoch)
             // Throughput counts the whole loop: waiting for the loader, the network, the loss and
@@ -304,7 +318,7 @@ public final class Trainer {
                 stepStart = stepEnd
                 let done = Double(progress.stepInEpoch)
                 let rate = Double(progress.epochImages) / max(progress.epochSeconds, 1e-9)
-                let remainingSteps = Double((config.epochs - e) * steps - progress.stepInEpoch)
+                let remainingSteps = Double(stepLimit - progress.globalStep)
                 observer?.step(StepReport(epoch: e + 1, epochs: config.epochs, step: progress.stepInEpoch, steps: steps,
                                           loss: progress.epochLossSums[0] / done,
                                           terms: zip(lossTermNames, progress.epochLossSums.dropFirst()).map { ($0, $1 / done) },
@@ -324,8 +338,9 @@ public final class Trainer {
                     try saveCheckpoint(to: lastCheckpoint)
                     stepStart = DispatchTime.now().uptimeNanoseconds
                 }
+                if progress.globalStep >= stepLimit { break }   // --max-steps ends this epoch early
             }
-            let record = try finishEpoch(e, steps: steps, precision: precision, observer: observer, elapsed: tick)
+            let record = try finishEpoch(e, steps: progress.stepInEpoch, precision: precision, observer: observer, elapsed: tick)
             lastRecord = record
             observer?.epoch(record)
         }
@@ -451,7 +466,7 @@ public final class Trainer {
             progress.stoppedWhenStableAfter = e + 1
             observer?.note("--stop-when-stable: ending after epoch \(e + 1) of \(config.epochs): \(stopReason)")
         }
-        let isLast = e + 1 == config.epochs || stopReason != nil
+        let isLast = e + 1 == config.epochs || progress.globalStep >= stepLimit || stopReason != nil
         if config.knnEvery > 0, (e + 1) % config.knnEvery == 0 || isLast {
             let started = DispatchTime.now().uptimeNanoseconds
             // With a validation split the monitor scores it; the test split is scored once, by

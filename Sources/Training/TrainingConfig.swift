@@ -69,6 +69,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var methodOptions: MethodOptions?
     /// Epochs and batch size.
     public var epochs: Int = 15, batchSize: Int = 128
+    /// End training after this many optimizer steps in all, inside the last epoch if need be;
+    /// the learning-rate schedule then spans these steps (nil: whole epochs, `epochs` of them).
+    /// It lets a time budget be filled by a fraction of an epoch.
+    public var maxSteps: Int?
     /// SGD settings.
     public var learningRate: Float = 0.03, momentum: Float = 0.9, nesterov: Bool = false, weightDecay: Float = 5e-4
     /// Exclude batch-norm and bias parameters from weight decay.
@@ -133,6 +137,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             throw fail("--method must be one of \(MethodRegistry.names.joined(separator: ", ")), got '\(method)'")
         }
         guard epochs >= 1 else { throw fail("--epochs must be ≥ 1, got \(epochs)") }
+        if let maxSteps, maxSteps < 1 { throw fail("--max-steps must be ≥ 1, got \(maxSteps)") }
         guard batchSize >= 2 else { throw fail("--batch-size must be ≥ 2 (batch norm needs two images), got \(batchSize)") }
         guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be > 0, got \(learningRate)") }
         guard (0..<1).contains(momentum) else { throw fail("--momentum must be in [0, 1), got \(momentum)") }

@@ -3,6 +3,7 @@ import Evaluation
 import Foundation
 import Methods
 import Models
+import NN
 import SafeTensors
 import Tensors
 import Testing
@@ -247,6 +248,38 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         for key in ["validation", "validationSeed"] { old[key] = nil }
         let decoded = try TrainingConfig.decode(String(decoding: try JSONSerialization.data(withJSONObject: old), as: UTF8.self), source: "old")
         #expect(decoded.validation == nil && decoded.validationSeed == nil)
+    }
+
+    /// `--max-steps` ends training inside an epoch: the cut epoch is the last (scored, the test
+    /// split with it), the cosine schedule spans exactly those steps, and resuming the finished
+    /// run trains no further.
+    @Test func maxStepsEndsTrainingInsideAnEpoch() throws {
+        var config = shapesConfig(images: 256, epochs: 3)
+        config.validation = .count(64)   // 192 training images: 3 steps of 64 an epoch
+        config.knnEvery = 100
+        config.maxSteps = 7              // two epochs and one step
+        config.invp.backgroundCount = 128
+        let run = temporaryRunDirectory("max-steps")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let trainer = try Trainer(config: config, runDirectory: run, resume: false)
+        #expect(trainer.stepLimit == 7)
+        let summary = try trainer.run()
+        #expect(summary.finished && summary.completedEpochs == 3 && trainer.progress.globalStep == 7)
+        let records = try readMetrics(run)
+        #expect(records.count == 3 && records.last?.testKnnTop1 != nil && records.dropLast().allSatisfy { $0.knnTop1 == nil })
+        // The last step (epoch 3, step 1) runs at the schedule's point 2 of 7/3 epochs.
+        let schedule = try LearningRateSchedule(base: config.learningRate, decay: .cosine(minimum: 0), warmupEpochs: 0, totalEpochs: 7.0 / 3)
+        let lastRate = try #require(records.last?.learningRate)
+        #expect(abs(lastRate - Double(schedule.rate(atEpoch: 2))) < 1e-7, "\(lastRate)")
+
+        let resumed = try Trainer(config: config, runDirectory: run, resume: true)
+        #expect(try resumed.run().finished && resumed.progress.globalStep == 7 && (try readMetrics(run)).count == 3)
+
+        config.maxSteps = 0
+        #expect(throws: TrainingError.self) { try config.validate() }
+        config.maxSteps = 7; config.warmupEpochs = 2.5
+        let warmup = #expect(throws: TrainingError.self) { try Trainer(config: config, runDirectory: temporaryRunDirectory("bad"), resume: false) }
+        #expect(warmup?.description.contains("--max-steps") == true)
     }
 
     /// Un-Mix on InvP and NPID: the mixed term is logged as `loss_unmix`, the clean terms as
