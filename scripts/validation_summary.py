@@ -31,7 +31,10 @@ def main():
         for run in runs:
             rows = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl")) if l.strip()]
             planned = json.load(open(os.path.join(run, "config.json")))["epochs"]
-            if not rows or rows[-1]["epoch"] < planned:
+            # A run cut by --max-steps ends before its planned epochs; its last line then holds
+            # the one test scoring, which only the last epoch does.
+            cut_short = rows and "test_knn_top1" in rows[-1] or rows and "test_knn_recomputed_top1" in rows[-1]
+            if not rows or (rows[-1]["epoch"] < planned and not cut_short):
                 print(f"{run}: unfinished ({len(rows)} of {planned} epochs), left out", file=sys.stderr)
                 continue
             if rows[-1].get("monitor_split") != "validation":

@@ -37,6 +37,7 @@ struct TrainOptions: ParsableArguments {
 
     @Option(help: "Epochs.") var epochs: Int?
     @Option(help: "End training after this many steps in all (inside an epoch if need be); the learning-rate schedule spans them (default: whole epochs).") var maxSteps: Int?
+    @Option(help: "End training when this many minutes of the run have passed (setup included), keeping time for the final scoring; the learning-rate schedule follows the time spent. The pace decides the steps, so runs are not bit-for-bit repeatable; one process only.") var maxMinutes: Double?
     @Option(help: "Batch size.") var batchSize: Int?
     @Option(help: "Base learning rate.") var lr: Float?
     @Option(help: "SGD momentum.") var momentum: Float?
@@ -103,6 +104,7 @@ struct TrainOptions: ParsableArguments {
         darlingOptions.apply(to: &c)
         if let epochs { c.epochs = epochs }
         if let maxSteps { c.maxSteps = maxSteps }
+        if let maxMinutes { c.maxMinutes = maxMinutes }
         if let batchSize { c.batchSize = batchSize }
         if let lr { c.learningRate = lr }
         if let momentum { c.momentum = momentum }

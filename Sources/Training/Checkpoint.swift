@@ -36,6 +36,8 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     public var healthHistory: [HealthSignals]?
     /// The epoch after which `--stop-when-stable` ended the run (nil: it did not).
     public var stoppedWhenStableAfter: Int?
+    /// The global step after which `--max-minutes` ended training (nil: it did not).
+    public var budgetEndedAtStep: Int?
     /// A fresh start.
     public init() {}
 

@@ -95,6 +95,11 @@ public final class Trainer {
     let parallel: DataParallel
     /// Bytes this rank sent in the current epoch's steps (data-parallel runs).
     var epochBytesSent = 0
+    /// Seconds `init` took (data, the initial feature pass): part of a `--max-minutes` budget.
+    var setupSeconds = 0.0
+    /// Seconds per image of the initial feature pass, when there was one (a `--max-minutes`
+    /// run estimates its final scoring from it).
+    var featurePassSecondsPerImage: Double?
 
     /// Last checkpoint's path in the run directory.
     public var lastCheckpoint: URL { runDirectory.appendingPathComponent(RunFileName.lastCheckpoint) }
@@ -108,6 +113,7 @@ public final class Trainer {
     /// several processes this process trains its share of every batch (docs/distributed.md).
     public init(config requested: TrainingConfig, runDirectory: URL, resume: Bool, observer: TrainingObserver? = nil,
                 communicator: any Communicator = SingleProcess()) throws {
+        let setupStarted = DispatchTime.now().uptimeNanoseconds
         self.runDirectory = runDirectory
         parallel = DataParallel(communicator: communicator)
         let primary = communicator.isPrimary
@@ -128,6 +134,10 @@ public final class Trainer {
             observer?.note("nothing to resume in \(runDirectory.path): starting a new run")
         }
         try config.validate()
+        if config.maxMinutes != nil && communicator.size > 1 {
+            // Each process would read its own clock and could end, or decay, at another step.
+            throw TrainingError.invalidOption("--max-minutes works in one process only; with several, give --max-steps")
+        }
         guard config.batchSize % communicator.size == 0 else {
             throw TrainingError.invalidOption("--batch-size \(config.batchSize) must be a multiple of the number of processes (\(communicator.size)): each takes an equal share of every batch")
         }
@@ -221,6 +231,7 @@ public final class Trainer {
             try startMethodFromFeatures()
         }
         try parallel.checkAgreement(model: model, method: method, step: progress.globalStep, when: "at the start")
+        setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - setupStarted) / 1e9
         guard primary else { return }
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         try writeAtomically(Data((try config.json() + "\n").utf8), to: runDirectory.appendingPathComponent(RunFileName.config))
@@ -270,8 +281,10 @@ public final class Trainer {
         for norm in model.batchNorms { norm.replicaSum = nil }
         defer { for (norm, sum) in zip(model.batchNorms, synchronised) { norm.replicaSum = sum } }
         // Rows come back in `train`'s order, which is bank order.
+        let started = DispatchTime.now().uptimeNanoseconds
         let features = try sharedHeadFeatures(train, transform: AugmentationPresets.pipeline(named: config.evalTransform),
                                               precision: resolvedPrecision, batchStatistics: true)
+        featurePassSecondsPerImage = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 / Double(max(train.count, 1))
         try parallel.broadcastBuffers(model)
         try method.start(fromFeatures: features.head)
     }
@@ -281,6 +294,25 @@ public final class Trainer {
 
     private static func stepLimit(_ config: TrainingConfig, stepsPerEpoch: Int) -> Int {
         min(config.epochs * stepsPerEpoch, config.maxSteps ?? .max)
+    }
+
+    /// Images the final scoring passes through the network: recomputed training features, the
+    /// monitored split, and the test split when it is scored once at the end.
+    var finalScoringImages: Int {
+        guard config.knnEvery > 0 else { return 0 }
+        let monitored = validation?.count ?? test?.count ?? 0
+        let testAtEnd = validation != nil && scoresTestAtEnd ? test?.count ?? 0 : 0
+        return (monitorFeatures == .bank ? 0 : train.count) + monitored + testAtEnd
+    }
+
+    /// The `--max-minutes` budget as it stands after `meanStepSeconds` a step (nil: none). Without
+    /// an initial feature pass to time, an evaluation forward pass is taken as half a training
+    /// step per image.
+    func timeBudget(meanStepSeconds: Double) -> TrainingBudget? {
+        guard let minutes = config.maxMinutes else { return nil }
+        let perImage = featurePassSecondsPerImage ?? meanStepSeconds / Double(config.batchSize) / 2
+        return TrainingBudget(totalSeconds: minutes * 60, setupSeconds: setupSeconds,
+                              reserveSeconds: TrainingBudget.reserve(scoringImages: finalScoringImages, secondsPerImage: perImage))
     }
 
     /// Trains until the last epoch or until `stop` asks to; returns how far it got.
@@ -295,15 +327,25 @@ public final class Trainer {
             defer { clock = now }
             return Double(now - clock) / 1e9
         }
-        while progress.epoch < config.epochs, progress.globalStep < stepLimit, progress.stoppedWhenStableAfter == nil {
+        // --max-minutes: the seconds spent training so far (this session's since the last tick
+        // included) and the mean step of this session.
+        var sessionSteps = 0, sessionStepSeconds = 0.0
+        func spent() -> Double { progress.wallSeconds + Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 }
+        func meanStep() -> Double { sessionSteps == 0 ? 0 : sessionStepSeconds / Double(sessionSteps) }
+        let scheduledEpochs = Double(stepLimit) / Double(steps)
+        while progress.epoch < config.epochs, progress.globalStep < stepLimit, progress.stoppedWhenStableAfter == nil,
+              progress.budgetEndedAtStep == nil {
             let e = progress.epoch
             let iterator = loader.epoch(e, skippingBatches: progress.stepInEpoch)
             // Throughput counts the whole loop: waiting for the loader, the network, the loss and
             // the memory bank (evaluation and checkpoints are outside it).
             var stepStart = DispatchTime.now().uptimeNanoseconds
             while let batch = try phases.time("loader", { try iterator.next() }) {
-                optimizer.learningRate = schedule.rate(atEpoch: Double(e) + Double(progress.stepInEpoch) / Double(steps))
-                    * method.learningRateScale(epoch: e + 1)
+                var position = Double(e) + Double(progress.stepInEpoch) / Double(steps)
+                if let budget = timeBudget(meanStepSeconds: meanStep()) {
+                    position = max(position, budget.fraction(spent: spent()) * scheduledEpochs)   // decay with the clock
+                }
+                optimizer.learningRate = schedule.rate(atEpoch: position) * method.learningRateScale(epoch: e + 1)
                 let result = try step(batch, epoch: e, precision: precision)
                 guard result.loss.isFinite else {
                     throw TrainingError.diverged("the loss became \(result.loss) at epoch \(e + 1), step \(progress.stepInEpoch + 1); stopping. "
@@ -315,6 +357,8 @@ public final class Trainer {
                 progress.epochImages += batch.count * parallel.size
                 let stepEnd = DispatchTime.now().uptimeNanoseconds
                 progress.epochSeconds += Double(stepEnd - stepStart) / 1e9
+                sessionSteps += 1
+                sessionStepSeconds += Double(stepEnd - stepStart) / 1e9
                 stepStart = stepEnd
                 let done = Double(progress.stepInEpoch)
                 let rate = Double(progress.epochImages) / max(progress.epochSeconds, 1e-9)
@@ -339,6 +383,12 @@ public final class Trainer {
                     stepStart = DispatchTime.now().uptimeNanoseconds
                 }
                 if progress.globalStep >= stepLimit { break }   // --max-steps ends this epoch early
+                if let budget = timeBudget(meanStepSeconds: meanStep()), !budget.fits(anotherStepOf: meanStep(), spent: spent()) {
+                    progress.budgetEndedAtStep = progress.globalStep
+                    observer?.note(String(format: "--max-minutes: training ends at step %d (%.2f epochs), keeping %.0f s for the final scoring",
+                                          progress.globalStep, Double(progress.globalStep) / Double(steps), budget.reserveSeconds))
+                    break
+                }
             }
             let record = try finishEpoch(e, steps: progress.stepInEpoch, precision: precision, observer: observer, elapsed: tick)
             lastRecord = record
@@ -466,7 +516,8 @@ public final class Trainer {
             progress.stoppedWhenStableAfter = e + 1
             observer?.note("--stop-when-stable: ending after epoch \(e + 1) of \(config.epochs): \(stopReason)")
         }
-        let isLast = e + 1 == config.epochs || progress.globalStep >= stepLimit || stopReason != nil
+        let isLast = e + 1 == config.epochs || progress.globalStep >= stepLimit || progress.budgetEndedAtStep != nil || stopReason != nil
+        if let step = progress.budgetEndedAtStep { record.diagnostics["budget_ended_at_step"] = Double(step) }
         if config.knnEvery > 0, (e + 1) % config.knnEvery == 0 || isLast {
             let started = DispatchTime.now().uptimeNanoseconds
             // With a validation split the monitor scores it; the test split is scored once, by

@@ -73,6 +73,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// the learning-rate schedule then spans these steps (nil: whole epochs, `epochs` of them).
     /// It lets a time budget be filled by a fraction of an epoch.
     public var maxSteps: Int?
+    /// End training when this many minutes of the run have passed (setup included), keeping
+    /// time for the final scoring; the learning-rate schedule follows the larger of the shares
+    /// of steps and of time spent, so the decay ends with the budget (nil: no time limit).
+    /// The pace then decides the number of steps, so such runs are not bit-for-bit repeatable.
+    public var maxMinutes: Double?
     /// SGD settings.
     public var learningRate: Float = 0.03, momentum: Float = 0.9, nesterov: Bool = false, weightDecay: Float = 5e-4
     /// Exclude batch-norm and bias parameters from weight decay.
@@ -138,6 +143,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         guard epochs >= 1 else { throw fail("--epochs must be ≥ 1, got \(epochs)") }
         if let maxSteps, maxSteps < 1 { throw fail("--max-steps must be ≥ 1, got \(maxSteps)") }
+        if let maxMinutes, !(maxMinutes > 0 && maxMinutes.isFinite) { throw fail("--max-minutes must be a number of minutes > 0, got \(maxMinutes)") }
         guard batchSize >= 2 else { throw fail("--batch-size must be ≥ 2 (batch norm needs two images), got \(batchSize)") }
         guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be > 0, got \(learningRate)") }
         guard (0..<1).contains(momentum) else { throw fail("--momentum must be in [0, 1), got \(momentum)") }

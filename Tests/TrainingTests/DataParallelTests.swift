@@ -198,6 +198,17 @@ final class RankResults<T: Sendable>: @unchecked Sendable {
         }
         for m in messages { #expect(m.contains("--batch-size 32 must be a multiple of the number of processes (3)")) }
     }
+
+    /// A time budget is refused with several processes (each would read its own clock).
+    @Test func aTimeBudgetIsRefusedWithSeveralProcesses() throws {
+        let messages = try onRanks(2) { _, c -> String in
+            var config = shapesConfig(images: 128, epochs: 1)
+            config.maxMinutes = 1
+            do { _ = try Trainer(config: config, runDirectory: temporaryRunDirectory("budget"), resume: false, communicator: c) } catch { return "\(error)" }
+            return "no error"
+        }
+        for m in messages { #expect(m.contains("--max-minutes works in one process only")) }
+    }
 }
 
 /// How a process learns it was started by an MPI launcher.

@@ -282,6 +282,49 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         #expect(warmup?.description.contains("--max-steps") == true)
     }
 
+    /// `--max-minutes` with a budget far shorter than the epochs asked for: training ends by
+    /// the clock inside the run, the final scoring still runs, the learning rate has decayed
+    /// with the clock (below where the steps alone would put it), and resuming trains no more.
+    /// (Nothing here depends on how fast the machine is: any pace ends before 1 000 epochs.)
+    @Test func maxMinutesEndsTrainingByTheClock() throws {
+        var config = shapesConfig(images: 256, epochs: 1000)
+        config.validation = .count(64)
+        config.invp.backgroundCount = 128
+        config.knnEvery = 1000
+        config.healthSample = 0
+        config.maxMinutes = 0.05   // 3 s
+        let run = temporaryRunDirectory("max-minutes")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let trainer = try Trainer(config: config, runDirectory: run, resume: false)
+        let summary = try trainer.run()
+        let ended = try #require(trainer.progress.budgetEndedAtStep)
+        #expect(summary.finished && ended == trainer.progress.globalStep && ended >= 1 && ended < 1000 * 3)
+        let records = try readMetrics(run)
+        let last = try #require(records.last)
+        #expect(last.knnTop1 != nil && last.testKnnTop1 != nil && last.diagnostics["budget_ended_at_step"] == Double(ended))
+        let stepsOnly = try LearningRateSchedule(base: config.learningRate, decay: .cosine(minimum: 0), warmupEpochs: 0, totalEpochs: 1000)
+            .rate(atEpoch: Double(ended - 1) / 3)
+        #expect(last.learningRate < Double(stepsOnly), "the rate should follow the clock: \(last.learningRate) against \(stepsOnly)")
+
+        let resumed = try Trainer(config: config, runDirectory: run, resume: true)
+        #expect(try resumed.run().finished && resumed.progress.globalStep == ended && (try readMetrics(run)).count == records.count)
+        for bad in [0.0, -1, .nan, .infinity] {
+            config.maxMinutes = bad
+            #expect(throws: TrainingError.self) { try config.validate() }
+        }
+    }
+
+    /// The budget's arithmetic: the training time is what setup and the reserve leave, the
+    /// schedule's share is clamped to 0…1, and a step fits only if it ends in time.
+    @Test func timeBudgetArithmetic() {
+        let budget = TrainingBudget(totalSeconds: 180, setupSeconds: 15, reserveSeconds: 25)
+        #expect(budget.trainingSeconds == 140)
+        #expect(budget.fraction(spent: 70) == 0.5 && budget.fraction(spent: 500) == 1 && budget.fraction(spent: -1) == 0)
+        #expect(budget.fits(anotherStepOf: 0.1, spent: 139.9) && !budget.fits(anotherStepOf: 0.2, spent: 139.9))
+        #expect(TrainingBudget(totalSeconds: 10, setupSeconds: 20, reserveSeconds: 5).fraction(spent: 0) == 1)
+        #expect(abs(TrainingBudget.reserve(scoringImages: 70_000, secondsPerImage: 0.0002) - 19.5) < 1e-9)
+    }
+
     /// Un-Mix on InvP and NPID: the mixed term is logged as `loss_unmix`, the clean terms as
     /// before, and a run stopped mid-epoch resumes to the same weights (the mixtures are drawn
     /// from the seed and the global step, not from a generator's state).
