@@ -90,8 +90,11 @@ struct TrainCommand: ParsableCommand {
         }
         let processes = communicator.size > 1 ? ", \(communicator.size) processes × batch \(c.batchSize / communicator.size)"
             + (c.syncBatchNorm == true ? ", synchronised batch norm" : "") : ""
+        // The run's length: epochs, cut by --max-steps and --max-minutes where given.
+        let length = "\(c.epochs) epochs" + (c.maxSteps.map { _ in " cut at step \(trainer.stepLimit)" } ?? "")
+            + (c.maxMinutes.map { " or \($0) minutes, whichever ends first" } ?? "")
         progress?.note("training \(c.method) on \(c.dataset) (\(c.preset) preset): ResNet-\(c.model.depth) width \(c.model.width), "
-                      + "\(c.epochs) epochs\(c.maxSteps.map { _ in " cut at step \(trainer.stepLimit)" } ?? "")\(c.maxMinutes.map { " or \($0) minutes, whichever ends first" } ?? ""), batch \(c.batchSize)\(processes), \(trainer.resolvedPrecision == .bf16 ? "bf16" : "fp32") (\(ComputeCapabilities.instructionSet)); "
+                      + "\(length), batch \(c.batchSize)\(processes), \(trainer.resolvedPrecision == .bf16 ? "bf16" : "fp32") (\(ComputeCapabilities.instructionSet)); "
                       + "run directory \(directory.path)")
         let interrupt = InterruptFlag()
         let summary: TrainingSummary

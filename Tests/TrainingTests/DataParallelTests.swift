@@ -188,26 +188,26 @@ final class RankResults<T: Sendable>: @unchecked Sendable {
         for m in messages { #expect(m.contains("rank 1 resolved another configuration or sees other data than rank 0")) }
     }
 
-    /// A batch that the processes cannot share equally is refused, naming both numbers.
-    @Test func aBatchThatCannotBeSharedIsRefused() throws {
-        let messages = try onRanks(3) { _, c -> String in
+    /// What each of `ranks` processes says when it builds a trainer with `configure`'s options.
+    func setupMessages(ranks: Int, _ configure: @escaping @Sendable (inout TrainingConfig) -> Void) throws -> [String] {
+        try onRanks(ranks) { _, c -> String in
             var config = shapesConfig(images: 128, epochs: 1)
-            config.batchSize = 32
-            do { _ = try Trainer(config: config, runDirectory: temporaryRunDirectory("share"), resume: false, communicator: c) } catch { return "\(error)" }
+            configure(&config)
+            do { _ = try Trainer(config: config, runDirectory: temporaryRunDirectory("setup"), resume: false, communicator: c) } catch { return "\(error)" }
             return "no error"
         }
-        for m in messages { #expect(m.contains("--batch-size 32 must be a multiple of the number of processes (3)")) }
+    }
+
+    /// A batch that the processes cannot share equally is refused, naming both numbers.
+    @Test func aBatchThatCannotBeSharedIsRefused() throws {
+        for m in try setupMessages(ranks: 3, { $0.batchSize = 32 }) {
+            #expect(m.contains("--batch-size 32 must be a multiple of the number of processes (3)"))
+        }
     }
 
     /// A time budget is refused with several processes (each would read its own clock).
     @Test func aTimeBudgetIsRefusedWithSeveralProcesses() throws {
-        let messages = try onRanks(2) { _, c -> String in
-            var config = shapesConfig(images: 128, epochs: 1)
-            config.maxMinutes = 1
-            do { _ = try Trainer(config: config, runDirectory: temporaryRunDirectory("budget"), resume: false, communicator: c) } catch { return "\(error)" }
-            return "no error"
-        }
-        for m in messages { #expect(m.contains("--max-minutes works in one process only")) }
+        for m in try setupMessages(ranks: 2, { $0.maxMinutes = 1 }) { #expect(m.contains("--max-minutes works in one process only")) }
     }
 }
 
