@@ -33,7 +33,7 @@ def main():
             planned = json.load(open(os.path.join(run, "config.json")))["epochs"]
             # A run cut by --max-steps ends before its planned epochs; its last line then holds
             # the one test scoring, which only the last epoch does.
-            cut_short = rows and "test_knn_top1" in rows[-1] or rows and "test_knn_recomputed_top1" in rows[-1]
+            cut_short = bool(rows) and any(k in rows[-1] for k in ("test_knn_top1", "test_knn_recomputed_top1"))
             if not rows or (rows[-1]["epoch"] < planned and not cut_short):
                 print(f"{run}: unfinished ({len(rows)} of {planned} epochs), left out", file=sys.stderr)
                 continue
