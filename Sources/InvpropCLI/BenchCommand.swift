@@ -81,7 +81,7 @@ struct BenchLoss: ParsableCommand {
     @Option(name: .customLong("background"), help: "Background size M.") var backgroundCount = 4096
     @Option(help: "Timed steps (median reported).") var steps = 7
     @Option(help: "Threads (default: all cores).") var threads: Int?
-    @Option(help: "Precision of the two bank products: fp32 or bf16.") var bankPrecision: BankPrecision = .fp32
+    @Option(help: "Precision of the two bank products: fp32, bf16 or auto (bf16 where native).") var bankPrecision: BankPrecision = .fp32
     @Option(help: "A checkpoint of a memory-bank method: also report how much of the fp32 top-M selection of its real bank the bf16 products keep (--overlap-anchors of its entries as queries).") var overlapFrom: String?
     @Option(help: "Anchors of the --overlap-from comparison.") var overlapAnchors = 512
 

@@ -63,7 +63,7 @@ struct BenchLoop: ParsableCommand {
         let base = try baseConfig()
         let networkPrecision = base.resolvedPrecision
         print("invprop bench loop: \(base.preset), \(base.dataset), ResNet-\(base.model.depth) width \(base.model.width), batch \(base.batchSize), "
-              + "\(networkPrecision == .bf16 ? "bf16" : "fp32"), bank products \((base.invp.bankPrecision ?? .fp32).rawValue), \(ComputeThreads.count) threads (\(ComputeCapabilities.instructionSet)), median of \(steps) steps")
+              + "\(networkPrecision == .bf16 ? "bf16" : "fp32"), bank products \((base.invp.bankPrecision ?? .fp32).resolved.rawValue), \(ComputeThreads.count) threads (\(ComputeCapabilities.instructionSet)), median of \(steps) steps")
         let bare = try BareStep(config: base.model, precision: networkPrecision, batchSize: base.batchSize, imageSize: Self.imageSize(base))
         var loops: [(method: String, pairs: [StepPair])] = [], n = 0
         for name in methods {

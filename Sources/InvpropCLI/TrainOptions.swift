@@ -57,6 +57,7 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "kNN monitor temperature σ.") var knnTemperature: Float?
     @Option(help: "Run the kNN monitor every N epochs (0: never).") var knnEvery: Int?
     @Option(help: "kNN monitor training features: bank (the paper's), recompute (evaluation transform) or both.") var knnFeatures: MonitorFeatures?
+    @Option(help: "With --knn-features both, recompute the training features only every N epochs and at the last (the bank scores every epoch).") var knnRecomputeEvery: Int?
     @Option(help: "Training images whose embeddings give the label-free health signals each epoch (default 1024; 0: off).") var healthSample: Int?
     @Flag(help: "End training when neighbour stability and uniformity stop changing (docs/health.md); the test split is then scored.") var stopWhenStable = false
     @Flag(help: "Under mpirun: batch norm uses the statistics of the whole global batch instead of each process's share (docs/distributed.md).") var syncBatchnorm = false
@@ -123,6 +124,7 @@ struct TrainOptions: ParsableArguments {
         if let knnTemperature { c.knnTemperature = knnTemperature }
         if let knnEvery { c.knnEvery = knnEvery }
         if let knnFeatures { c.monitorFeatures = knnFeatures }
+        if let knnRecomputeEvery { c.knnRecomputeEvery = knnRecomputeEvery }
         if let healthSample { c.healthSample = healthSample }
         if stopWhenStable { c.stopWhenStable = true }
         if syncBatchnorm { c.syncBatchNorm = true }
@@ -138,7 +140,7 @@ struct BankMethodOptions: ParsableArguments {
     @Option(help: "Temperature τ.") var temperature: Float?
     @Option(help: "Memory-bank momentum m.") var bankMomentum: Float?
     @Option(help: "Memory-bank start: random (the paper) or features (one pass of the initial network).") var bankInit: BankInitialization?
-    @Option(help: "Precision of the two memory-bank products z = v·bankᵀ and dv = g·bank: fp32 (default) or bf16 (docs/benchmarks.md, issue 14).") var bankPrecision: BankPrecision?
+    @Option(help: "Precision of the two memory-bank products z = v·bankᵀ and dv = g·bank: fp32 (the default without a preset), bf16, or auto (bf16 where the CPU runs it natively: the Fashion-MNIST presets' choice; docs/benchmarks.md).") var bankPrecision: BankPrecision?
 
     /// Sets the options given here on `c`.
     func apply(to c: inout TrainingConfig) {

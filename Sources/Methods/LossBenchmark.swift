@@ -41,7 +41,7 @@ public enum LossBenchmark {
         var dv = [Float](repeating: 0, count: b * d)
         var picked = [Int32](repeating: 0, count: config.backgroundCount)
         var pickedRows = [Int32](repeating: 0, count: b * config.backgroundCount)
-        let bf16 = config.bankPrecision == .bf16
+        let bf16 = config.bankPrecision?.resolved == .bf16
         var zBF16 = [BF16Bits](repeating: 0, count: bf16 ? b * n : 0)
         for _ in 0...steps {
             let f = (0..<b * d).map { _ in rng.uniformFloat(-1, 1) }

@@ -8,6 +8,15 @@ public enum BankPrecision: String, Sendable, Codable, CaseIterable {
     /// oneDNN matmul on bf16 copies of the bank, of v and of dL/dz, summed in fp32: half the
     /// bytes to stream and bf16 dot products; the bank itself and its update stay fp32.
     case bf16
+    /// bf16 where the CPU runs bf16 natively (AVX-512 BF16 or AMX) and oneDNN has the matmul,
+    /// else fp32 (the Fashion-MNIST presets' choice, so that they run on any CPU).
+    case auto
+
+    /// fp32 or bf16: what `auto` means on this CPU (the others as they are).
+    public var resolved: BankPrecision {
+        guard self == .auto else { return self }
+        return ComputeCapabilities.hasNativeBF16 && Gemm.bf16gemmAvailable ? .bf16 : .fp32
+    }
 }
 
 /// The memory bank of InvP and NPID: one D-dim feature per training image, N × D fp32 row-major.
@@ -26,9 +35,10 @@ public final class MemoryBank {
     /// bf16 through `setProductPrecision`, which refuses it where oneDNN has no bf16 matmul.
     public var productPrecision: BankPrecision = .fp32 { didSet { refreshBF16() } }
 
-    /// Sets `productPrecision`, throwing `MethodsError.invalidConfiguration` for bf16 on a CPU
+    /// Sets `productPrecision` (`auto` resolved for this CPU), throwing `MethodsError.invalidConfiguration` for bf16 on a CPU
     /// without a bf16 matmul (instead of failing at the first product).
-    public func setProductPrecision(_ precision: BankPrecision) throws {
+    public func setProductPrecision(_ requested: BankPrecision) throws {
+        let precision = requested.resolved
         if precision == .bf16 && !Gemm.bf16gemmAvailable {
             throw MethodsError.invalidConfiguration("--bank-precision bf16: oneDNN has no bf16 matrix product on this CPU (\(ComputeCapabilities.instructionSet)); use fp32")
         }

@@ -526,7 +526,11 @@ public final class Trainer {
             if let validation { splits.append(KNNSplit(name: "validation", images: validation)) } else if let test { splits.append(KNNSplit(name: "test", images: test)) }
             if validation != nil, isLast, scoresTestAtEnd, let test { splits.append(KNNSplit(name: "test", images: test)) }
             let which = monitorFeatures
-            let scores = try knnMonitor(splits, precision: precision, bank: which != .recompute, recompute: which != .bank, observer: observer)
+            // With both, the recomputed features (a forward pass over every training image, about
+            // a fifth of an epoch) may be thinned out; a monitor without the bank needs them always.
+            let recomputeDue = which == .recompute || isLast || (e + 1) % (config.knnRecomputeEvery ?? 1) == 0
+            let scores = try knnMonitor(splits, precision: precision, bank: which != .recompute, recompute: which != .bank && recomputeDue,
+                                        observer: observer)
             if let monitored = splits.first, let s = scores[monitored.name] {
                 record.monitorSplit = monitored.name
                 (record.knnTop1, record.knnTop5) = (s.bank?.top1, s.bank?.top5)

@@ -114,6 +114,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var bankInitialization: BankInitialization?
     /// Training features of the kNN monitor (nil: bank, the paper's).
     public var monitorFeatures: MonitorFeatures?
+    /// With `monitorFeatures` both: recompute the training features only on epochs that are a
+    /// multiple of this and on the last (the bank scores every monitored epoch; nil: every epoch).
+    public var knnRecomputeEvery: Int?
     /// Training images whose embeddings give the label-free health signals every epoch (nil:
     /// 1 024; 0: none).
     public var healthSample: Int?
@@ -153,6 +156,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard workers >= 0 else { throw fail("--workers must be ≥ 0, got \(workers)") }
         if let trainSubset, trainSubset < batchSize { throw fail("--train-subset \(trainSubset) is smaller than the batch size \(batchSize)") }
         guard knnK >= 1, knnTemperature > 0, knnEvery >= 0 else { throw fail("--knn-k must be ≥ 1, --knn-temperature > 0, --knn-every ≥ 0") }
+        if let knnRecomputeEvery, knnRecomputeEvery < 1 { throw fail("--knn-recompute-every must be ≥ 1, got \(knnRecomputeEvery)") }
         if let healthSample, healthSample < 0 || healthSample == 1 { throw fail("--health-sample must be 0 (off) or ≥ 2, got \(healthSample)") }
         if stopWhenStable == true, resolvedHealthSample == 0 { throw fail("--stop-when-stable reads the health signals; it needs --health-sample above 0") }
         guard checkpointEverySteps >= 0 else { throw fail("--checkpoint-every must be ≥ 0") }

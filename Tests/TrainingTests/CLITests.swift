@@ -2,6 +2,8 @@ import Foundation
 import ArgumentParser
 import Testing
 @testable import InvpropCLI
+import Kernels
+import Methods
 
 /// The command line: help lists every command, and bad options are refused before any work
 /// with a message that names the option.
@@ -88,10 +90,15 @@ import Testing
         #expect(npidTable.contains("| whole npid loop |") && !npidTable.contains("| whole invp loop |"))
     }
 
-    /// `--bank-precision` reaches the memory-bank options; without it they stay nil (fp32).
+    /// `--bank-precision` reaches the memory-bank options; the default preset asks for `auto`
+    /// (bf16 where native), the others leave them nil (fp32).
     @Test func bankPrecisionOption() throws {
         let plain = try #require(try InvpropCommand.parseAsRoot(["train"]) as? TrainCommand).resolvedConfig()
-        #expect(plain.invp.bankPrecision == nil)
+        #expect(plain.invp.bankPrecision == .auto, "the default preset asks for bf16 where native")
+        let bare = try #require(try InvpropCommand.parseAsRoot(["train", "--preset", "cifar10"]) as? TrainCommand).resolvedConfig()
+        #expect(bare.invp.bankPrecision == nil)
+        #expect(BankPrecision.auto.resolved == (ComputeCapabilities.hasNativeBF16 && Gemm.bf16gemmAvailable ? .bf16 : .fp32))
+        #expect(BankPrecision.fp32.resolved == .fp32 && BankPrecision.bf16.resolved == .bf16)
         let bf16 = try #require(try InvpropCommand.parseAsRoot(["train", "--method", "npid", "--bank-precision", "bf16"]) as? TrainCommand).resolvedConfig()
         #expect(bf16.invp.bankPrecision == .bf16)
     }

@@ -23,7 +23,7 @@ import Testing
         case "fashion-mnist", "fashion-mnist-long":
             c.invp.temperature = 0.1; c.bankInitialization = .features; c.invp.warmUp = .none; c.invp.warmUpEpochs = 0
             c.augmentation = "fashion-mnist-invp-flip"; c.cropScaleMinimum = 0.8; c.learningRate = 0.06; c.epochs = 8
-            c.monitorFeatures = .both; c.validation = .count(5000)
+            c.monitorFeatures = .both; c.validation = .count(5000); c.knnRecomputeEvery = 4; c.invp.bankPrecision = .auto
             if name == "fashion-mnist" { c.augmentation = "fashion-mnist-invp"; c.invp.temperature = 0.2 }
             if name == "fashion-mnist-long" {
                 c.invp.warmUp = .binary; c.invp.warmUpEpochs = 3; c.augmentation = "fashion-mnist-invp"; c.epochs = 28

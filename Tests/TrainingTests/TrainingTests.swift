@@ -250,6 +250,23 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         #expect(decoded.validation == nil && decoded.validationSeed == nil)
     }
 
+    /// `--knn-recompute-every N` thins out the monitor's costly half: with both monitors the bank
+    /// scores every epoch, the recomputed features only epochs that are multiples of N and the
+    /// last; a value below 1 is refused.
+    @Test func recomputedMonitorRunsEveryNthEpochAndAtTheLast() throws {
+        var config = shapesConfig(images: 256, epochs: 3)
+        config.monitorFeatures = .both
+        config.knnRecomputeEvery = 2
+        let run = temporaryRunDirectory("recompute-every")
+        defer { try? FileManager.default.removeItem(at: run) }
+        _ = try Trainer(config: config, runDirectory: run, resume: false).run()
+        let records = try readMetrics(run)
+        #expect(records.map { $0.knnTop1 != nil } == [true, true, true])
+        #expect(records.map { $0.knnRecomputedTop1 != nil } == [false, true, true])
+        config.knnRecomputeEvery = 0
+        #expect(throws: TrainingError.self) { try config.validate() }
+    }
+
     /// `--max-steps` ends training inside an epoch: the cut epoch is the last (scored, the test
     /// split with it), the cosine schedule spans exactly those steps, and resuming the finished
     /// run trains no further.
