@@ -35,8 +35,9 @@ public final class MemoryBank {
     /// bf16 through `setProductPrecision`, which refuses it where oneDNN has no bf16 matmul.
     public var productPrecision: BankPrecision = .fp32 { didSet { refreshBF16() } }
 
-    /// Sets `productPrecision` (`auto` resolved for this CPU), throwing `MethodsError.invalidConfiguration` for bf16 on a CPU
-    /// without a bf16 matmul (instead of failing at the first product).
+    /// Sets `productPrecision` (`auto` resolved for this CPU), throwing
+    /// `MethodsError.invalidConfiguration` for bf16 on a CPU without a bf16 matmul (instead of
+    /// failing at the first product).
     public func setProductPrecision(_ requested: BankPrecision) throws {
         let precision = requested.resolved
         if precision == .bf16 && !Gemm.bf16gemmAvailable {
