@@ -97,7 +97,12 @@ import Methods
         #expect(plain.invp.bankPrecision == .auto, "the default preset asks for bf16 where native")
         let bare = try #require(try InvpropCommand.parseAsRoot(["train", "--preset", "cifar10"]) as? TrainCommand).resolvedConfig()
         #expect(bare.invp.bankPrecision == nil)
-        #expect(BankPrecision.auto.resolved == (ComputeCapabilities.hasNativeBF16 && Gemm.bf16gemmAvailable ? .bf16 : .fp32))
+        // `auto` is safe on any CPU (never refused, unlike bf16 without a bf16 matmul), a bank never
+        // keeps it unresolved, and it means bf16 where the CPU runs bf16 natively.
+        let bank = try MemoryBank(count: 8, dimension: 4, seed: 0)
+        try bank.setProductPrecision(.auto)
+        #expect(bank.productPrecision != .auto)
+        if ComputeCapabilities.hasNativeBF16 && Gemm.bf16gemmAvailable { #expect(bank.productPrecision == .bf16) }
         #expect(BankPrecision.fp32.resolved == .fp32 && BankPrecision.bf16.resolved == .bf16)
         let bf16 = try #require(try InvpropCommand.parseAsRoot(["train", "--method", "npid", "--bank-precision", "bf16"]) as? TrainCommand).resolvedConfig()
         #expect(bf16.invp.bankPrecision == .bf16)
