@@ -1,0 +1,55 @@
+#!/bin/bash
+# Issue 16's results table (docs/domains.md, "The CPU-sized PACS table"): each method pre-trained
+# without labels on three PACS domains for the same minutes by the clock (64 px, ResNet-18 width 0.25,
+# chosen on source validation), then `invprop eval udg`: a linear probe on 1/5/10/100 % of the
+# labelled source images, tested on the unseen domain. Run it with nothing else on the machine: the
+# budget is the clock.
+#
+#   bench/pacs_udg.sh PACS_DIR "FOLDS" "METHODS" "SEEDS" [MINUTES]
+#     FOLDS    target domains, e.g. "art_painting cartoon photo sketch"
+#     METHODS  invp, npid, darling; or the references:
+#              untrained   the initial network (one step at a learning rate of 1e-9, so its weights are the
+#                          seed's initialisation and batch norm has seen one batch), probed like the others;
+#              supervised  that untrained network fine-tuned on each fraction of the labelled source images
+#                          (`eval udg --fine-tune`, 30 epochs, backbone lr 0.05 fixed beforehand: torchvision's
+#                          supervised 0.1 at batch 256 scaled to 128); needs the fold's untrained run first.
+#     SEEDS    e.g. "0 1 2";  MINUTES: the pre-training budget (default 10)
+#   Runs go to runs/pacs/FOLD-METHOD-sSEED; wall times to runs/pacs/wall.log;
+#   `invprop eval udg-table runs/pacs/*-invp-s0` puts a method's folds side by side.
+set -euo pipefail
+invprop=${INVPROP:-.build/release/invprop}
+usage="usage: bench/pacs_udg.sh PACS_DIR \"FOLDS\" \"METHODS\" \"SEEDS\" [MINUTES]"
+data=${1:?$usage}; folds=${2:?$usage}; methods=${3:?$usage}; seeds=${4:?$usage}; minutes=${5:-10}
+mkdir -p runs/pacs
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
+
+# Pre-trains one run (by the clock, or the untrained reference's single step).
+pretrain() {
+  local fold=$1 method=$2 seed=$3 out=$4
+  local common=(--dataset pacs --data-dir "$data" --target-domain "$fold" --image-size 64 --width 0.25 --seed "$seed" --output "$out")
+  if [ "$method" = untrained ]; then
+    "$invprop" train "${common[@]}" --method invp --epochs 1 --max-steps 1 --lr 1e-9 --knn-every 1
+  else
+    # --epochs only caps the run; the clock ends it and the cosine schedule decays with the clock.
+    "$invprop" train "${common[@]}" --method "$method" --epochs 400 --max-minutes "$minutes" --knn-every 1000
+  fi
+}
+
+for fold in $folds; do
+  for method in $methods; do
+    for seed in $seeds; do
+      start=$(date +%s.%N)
+      if [ "$method" = supervised ]; then
+        base=runs/pacs/$fold-untrained-s$seed
+        [ -d "$base" ] || { echo "supervised needs $base (run the untrained reference first)" >&2; exit 2; }
+        "$invprop" eval udg "$base" --fine-tune --lr 0.05 --seed "$seed" --json "runs/pacs/$fold-supervised-s$seed.json"
+      else
+        out=runs/pacs/$fold-$method-s$seed
+        pretrain "$fold" "$method" "$seed" "$out"
+        "$invprop" eval udg "$out"
+      fi
+      end=$(date +%s.%N)
+      echo "$(date -u +%FT%TZ) $fold $method s$seed $cpu: $(echo "$end - $start" | bc) s (pre-training and probe)" >> runs/pacs/wall.log
+    done
+  done
+done

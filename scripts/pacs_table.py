@@ -1,0 +1,83 @@
+"""Issue 16's PACS tables from the runs of bench/pacs_udg.sh (runs/pacs/FOLD-METHOD-sSEED): target-domain
+accuracy of the UDG linear probe per method and label fraction, averaged over the four folds and given
+as mean (min–max) over seeds; then per fold (mean over seeds); then the source-validation kNN that the
+runs report (the only number that may choose anything). The supervised reference is read from
+runs/pacs/FOLD-supervised-sSEED.json (`eval udg --fine-tune` on the untrained network). A method
+counts in the fold mean only for seeds where all four folds exist; missing runs are listed on stderr.
+Standard library only.
+
+    python3 scripts/pacs_table.py [RUNS_DIR]          (default runs/pacs)
+"""
+import glob, json, os, re, statistics, sys
+
+FOLDS = ["art_painting", "cartoon", "photo", "sketch"]
+METHODS = ["untrained", "invp", "npid", "darling", "supervised"]
+FRACTIONS = [1, 5, 10, 100]
+
+
+def spread(values):
+    """'mean' for one value, 'mean (min–max)' for several, '–' for none."""
+    if not values:
+        return "–"
+    mean = statistics.fmean(values)
+    return f"{mean:.2f}" if len(values) == 1 else f"{mean:.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
+def load(root):
+    """{(fold, method, seed): {percent: top-1 %}} and {(fold, method, seed): validation kNN recomputed %}."""
+    probe, validation = {}, {}
+    for path in glob.glob(os.path.join(root, "*")):
+        name = os.path.basename(path)
+        match = re.fullmatch(r"(\w+?)-(untrained|invp|npid|darling|supervised)-s(\d+)(\.json)?", name)
+        if not match:
+            continue
+        fold, method, seed = match[1], match[2], int(match[3])
+        result_file = path if match[4] else os.path.join(path, "eval-udg.json")
+        if os.path.exists(result_file):
+            result = json.load(open(result_file))
+            if result["targetDomain"] != fold:
+                sys.exit(f"{result_file}: target domain {result['targetDomain']}, expected {fold}")
+            probe[(fold, method, seed)] = {f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]}
+        metrics = os.path.join(path, "metrics.jsonl")
+        if not match[4] and os.path.exists(metrics):
+            rows = [json.loads(line) for line in open(metrics) if line.strip()]
+            if rows and rows[-1].get("monitor_split") == "validation":
+                validation[(fold, method, seed)] = rows[-1].get("knn_recomputed_top1")
+    return probe, validation
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else "runs/pacs"
+    probe, validation = load(root)
+    seeds = sorted({seed for (_, _, seed) in probe})
+    for method in METHODS:
+        for seed in seeds:
+            missing = [fold for fold in FOLDS if (fold, method, seed) not in probe]
+            if missing and len(missing) < len(FOLDS):
+                print(f"{method} seed {seed}: no result for {', '.join(missing)}", file=sys.stderr)
+
+    print("Mean over the four folds, target-domain top-1 %, mean (min–max) over seeds:\n")
+    print("| method | seeds | " + " | ".join(f"{p} % labels" for p in FRACTIONS) + " |")
+    print("|---|---|" + "---|" * len(FRACTIONS))
+    for method in METHODS:
+        complete = [s for s in seeds if all((f, method, s) in probe for f in FOLDS)]
+        if not complete:
+            continue
+        cells = [spread([statistics.fmean(probe[(f, method, s)][p] for f in FOLDS) for s in complete]) for p in FRACTIONS]
+        print(f"| {method} | {len(complete)} | " + " | ".join(cells) + " |")
+
+    print("\nPer fold (target domain), mean (min–max) over the seeds that exist:\n")
+    print("| target | method | seeds | " + " | ".join(f"{p} %" for p in FRACTIONS) + " | source validation kNN (recomputed) |")
+    print("|---|---|---|" + "---|" * (len(FRACTIONS) + 1))
+    for fold in FOLDS:
+        for method in METHODS:
+            runs = [s for s in seeds if (fold, method, s) in probe]
+            if not runs:
+                continue
+            cells = [spread([probe[(fold, method, s)][p] for s in runs]) for p in FRACTIONS]
+            knn = spread([validation[(fold, method, s)] for s in runs if validation.get((fold, method, s)) is not None])
+            print(f"| {fold} | {method} | {len(runs)} | " + " | ".join(cells) + f" | {knn} |")
+
+
+if __name__ == "__main__":
+    main()
