@@ -7,6 +7,9 @@ counts in the fold mean only for seeds where all four folds exist; missing runs 
 Standard library only.
 
     python3 scripts/pacs_table.py [RUNS_DIR]          (default runs/pacs)
+    python3 scripts/pacs_table.py --probe-screen [RUNS_DIR]
+        the probe settings of bench/pacs_probe_screen.sh: source-validation top-1 per setting and
+        fraction, averaged over the screened runs (RUN/probe-screen/SETTING.json); the target is not read.
 """
 import glob, json, os, re, statistics, sys
 
@@ -46,7 +49,30 @@ def load(root):
     return probe, validation
 
 
+def probe_screen(root):
+    """Mean source-validation top-1 per probe setting and fraction over the runs that have all settings."""
+    results = {}
+    for path in glob.glob(os.path.join(root, "*", "probe-screen", "*.json")):
+        result = json.load(open(path))
+        if result.get("scoredOn") != "source-validation":
+            sys.exit(f"{path}: not scored on source validation")
+        run = os.path.basename(os.path.dirname(os.path.dirname(path)))
+        setting = os.path.splitext(os.path.basename(path))[0]
+        results.setdefault(setting, {})[run] = {f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]}
+    if not results:
+        sys.exit(f"no probe-screen results under {root}")
+    runs = sorted(set.intersection(*(set(r) for r in results.values())))
+    print(f"Source-validation top-1 %, mean over {len(runs)} runs ({', '.join(runs)}):\n")
+    print("| probe setting | " + " | ".join(f"{p} %" for p in FRACTIONS) + " | mean |")
+    print("|---|" + "---|" * (len(FRACTIONS) + 1))
+    for setting in sorted(results):
+        cells = [statistics.fmean(results[setting][r][p] for r in runs) for p in FRACTIONS]
+        print(f"| {setting} | " + " | ".join(f"{c:.2f}" for c in cells) + f" | {statistics.fmean(cells):.2f} |")
+
+
 def main():
+    if sys.argv[1:2] == ["--probe-screen"]:
+        return probe_screen(sys.argv[2] if len(sys.argv) > 2 else "runs/pacs")
     root = sys.argv[1] if len(sys.argv) > 1 else "runs/pacs"
     probe, validation = load(root)
     seeds = sorted({seed for (_, _, seed) in probe})

@@ -231,3 +231,4 @@ extension KNNTrainFeatures: ExpressibleByArgument {}
 extension LinearProtocolKind: ExpressibleByArgument {}
 extension FeatureLayer: ExpressibleByArgument {}
 extension EvaluationSession.Split: ExpressibleByArgument {}
+extension UDGScoring: ExpressibleByArgument {}

@@ -20,7 +20,9 @@ struct EvalUDG: ParsableCommand {
     @Option(help: "Batch size (default: 256 for the probe, 128 fine-tuning).") var batchSize: Int?
     @Flag(help: "Standardise the features first (probe only; use a much lower --lr).") var standardize = false
     @Option(help: "Seed of the probe's or fine-tuning's initialisation and shuffles.") var seed: UInt64 = 0
-    @Option(help: "Result file (default: RUN_DIR/eval-udg.json, or eval-udg-finetune.json).") var json: String?
+    @Option(help: "What the probes are scored on: target (the protocol), or source-validation (the source images the run held out, left out of every fraction; for choosing probe settings without the target; writes eval-udg-sourceval.json).")
+    var scoreOn: UDGScoring = .target
+    @Option(help: "Result file (default: RUN_DIR/eval-udg.json, eval-udg-finetune.json or eval-udg-sourceval.json).") var json: String?
 
     func validate() throws {
         let percents: [Int] = try parseList(fractions, option: "--fractions")
@@ -29,6 +31,7 @@ struct EvalUDG: ParsableCommand {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be > 0, got \(lr)") }
         if standardize && fineTune { throw ValidationError("--standardize applies to the linear probe, not to --fine-tune") }
+        if scoreOn == .sourceValidation && fineTune { throw ValidationError("--score-on source-validation applies to the linear probe, not to --fine-tune") }
     }
 
     /// The protocol the options describe.
@@ -36,7 +39,9 @@ struct EvalUDG: ParsableCommand {
         let percents: [Int] = try parseList(fractions, option: "--fractions")
         guard fineTune else {
             let probe = LinearProbe(learningRate: lr ?? 30, batchSize: batchSize ?? 256, epochs: epochs ?? 100, standardize: standardize, seed: seed)
-            return UDGProtocol(fractions: percents, probe: probe)
+            var udg = UDGProtocol(fractions: percents, probe: probe)
+            udg.scoring = scoreOn
+            return udg
         }
         let recipe = SemiSupervisedProtocol(labels: .fraction(1), seed: seed, learningRate: lr ?? 0.0012, batchSize: batchSize ?? 128,
                                             epochs: epochs ?? 30, milestones: Self.milestones(epochs: epochs ?? 30))
@@ -50,7 +55,8 @@ struct EvalUDG: ParsableCommand {
         try reportingFailure {
             let session = try source.open()
             let result = try udgProtocol().run(session, progress: note)
-            let path = session.resultPath(fineTune ? "eval-udg-finetune.json" : "eval-udg.json", json: json)
+            let name = fineTune ? "eval-udg-finetune.json" : scoreOn == .sourceValidation ? "eval-udg-sourceval.json" : "eval-udg.json"
+            let path = session.resultPath(name, json: json)
             try EvaluationReport.write(result, to: path)
             print(UDGTable.markdown([result]), terminator: "")
             print("wrote \(path)")
@@ -87,7 +93,8 @@ enum UDGTable {
         text += "|---|" + String(repeating: "---|", count: percents.count) + "\n"
         func score(_ r: UDGResult, _ p: Int) -> Double? { r.fractions.first { $0.percent == p }.map { 100 * $0.accuracy.top1 } }
         for r in results {
-            text += "| \(r.targetDomain) | " + percents.map { score(r, $0).map { String(format: "%.2f", $0) } ?? "-" }.joined(separator: " | ") + " |\n"
+            let label = r.scoredOn == UDGScoring.sourceValidation.rawValue ? "\(r.targetDomain) fold, source validation" : r.targetDomain
+            text += "| \(label) | " + percents.map { score(r, $0).map { String(format: "%.2f", $0) } ?? "-" }.joined(separator: " | ") + " |\n"
         }
         if results.count > 1 {
             let means = percents.map { p -> String in

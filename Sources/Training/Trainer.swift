@@ -362,12 +362,13 @@ public final class Trainer {
                 stepStart = stepEnd
                 let done = Double(progress.stepInEpoch)
                 let rate = Double(progress.epochImages) / max(progress.epochSeconds, 1e-9)
-                let remainingSteps = Double(stepLimit - progress.globalStep)
+                var eta = Double(stepLimit - progress.globalStep) * Double(config.batchSize) / max(rate, 1e-9)
+                if let budget = timeBudget(meanStepSeconds: meanStep()) { eta = min(eta, budget.remainingSeconds(spent: spent())) }
                 observer?.step(StepReport(epoch: e + 1, epochs: config.epochs, step: progress.stepInEpoch, steps: steps,
                                           loss: progress.epochLossSums[0] / done,
                                           terms: zip(lossTermNames, progress.epochLossSums.dropFirst()).map { ($0, $1 / done) },
                                           learningRate: Double(optimizer.learningRate), imagesPerSecond: rate,
-                                          etaSeconds: remainingSteps * Double(config.batchSize) / max(rate, 1e-9)))
+                                          etaSeconds: eta))
                 switch try parallel.agree(on: stop()) {
                 case .none: break
                 case .abandon: return summary(lastRecord, finished: false)

@@ -19,6 +19,10 @@ struct TrainingBudget: Equatable {
         trainingSeconds <= 0 ? 1 : min(1, max(0, spent / trainingSeconds))
     }
 
+    /// Training seconds left after `spent` seconds of training (never negative): the progress
+    /// line's ETA when the clock, not the epochs, ends the run.
+    func remainingSeconds(spent: Double) -> Double { max(0, trainingSeconds - spent) }
+
     /// Whether one more step of about `stepSeconds` ends within the training time.
     func fits(anotherStepOf stepSeconds: Double, spent: Double) -> Bool { spent + stepSeconds <= trainingSeconds }
 

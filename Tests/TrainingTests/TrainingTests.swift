@@ -332,10 +332,12 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
     }
 
     /// The budget's arithmetic: the training time is what setup and the reserve leave, the
-    /// schedule's share is clamped to 0…1, and a step fits only if it ends in time.
+    /// schedule's share is clamped to 0…1, a step fits only if it ends in time, and the time left
+    /// (the progress line's ETA) never goes below zero.
     @Test func timeBudgetArithmetic() {
         let budget = TrainingBudget(totalSeconds: 180, setupSeconds: 15, reserveSeconds: 25)
         #expect(budget.trainingSeconds == 140)
+        #expect(budget.remainingSeconds(spent: 100) == 40 && budget.remainingSeconds(spent: 150) == 0)
         #expect(budget.fraction(spent: 70) == 0.5 && budget.fraction(spent: 500) == 1 && budget.fraction(spent: -1) == 0)
         #expect(budget.fits(anotherStepOf: 0.1, spent: 139.9) && !budget.fits(anotherStepOf: 0.2, spent: 139.9))
         #expect(TrainingBudget(totalSeconds: 10, setupSeconds: 20, reserveSeconds: 5).fraction(spent: 0) == 1)

@@ -32,12 +32,15 @@ public struct UDGFineTuning: Codable, Equatable, Sendable {
 /// or fine-tuning) on one fold (one target domain). `top1` is the target accuracy at the largest fraction (the
 /// report's column); every fraction is in `fractions`.
 public struct UDGResult: EvaluationRecord, Equatable {
-    /// "udg-linear" or "udg-finetune".
+    /// "udg-linear", "udg-finetune" or "udg-linear-source-validation".
     public var protocolName: String
     /// Provenance.
     public var context: EvaluationContext
     /// Domains the network was pre-trained on, the unseen target, and the published split (or draw seed).
     public var sourceDomains: [String], targetDomain: String, split: Int
+    /// What the probes were scored on: absent or "target" (the protocol), or "source-validation"
+    /// (the run's held-out source images, for choosing the probe's settings without the target).
+    public var scoredOn: String?
     /// The probe's optimisation settings (linear protocol), or the fine-tuning's.
     public var probe: LinearProbe?, fineTuning: UDGFineTuning?
     /// Backbone feature dimension and target-domain test images.
@@ -52,7 +55,8 @@ public struct UDGResult: EvaluationRecord, Equatable {
     /// The table row: the target's top-1 at every fraction in the parameters.
     public var row: ResultRow {
         let scores = fractions.map { String(format: "%d%%=%.1f", $0.percent, 100 * $0.accuracy.top1) }.joined(separator: " ")
-        return ResultRow(protocolName: protocolName, parameters: "target=\(targetDomain) \(scores)", top1: top1, top5: top5, seconds: seconds)
+        let scored = scoredOn == UDGScoring.sourceValidation.rawValue ? "fold=\(targetDomain) scored=source-validation" : "target=\(targetDomain)"
+        return ResultRow(protocolName: protocolName, parameters: "\(scored) \(scores)", top1: top1, top5: top5, seconds: seconds)
     }
 }
 
@@ -69,6 +73,8 @@ public struct UDGProtocol: Sendable {
     /// When set, each fraction fine-tunes the whole network with this recipe (its `labels` are
     /// replaced by the fraction) instead of training a linear probe.
     public var fineTuning: SemiSupervisedProtocol?
+    /// What the probes are scored on (the target domain unless choosing settings).
+    public var scoring: UDGScoring = .target
 
     /// The labelled images of every fraction joined (each file once), each fraction's rows in it, and the target domain.
     typealias Parts = (labelled: MultiDomainDataset, rowsByFraction: [[Int]], target: MultiDomainDataset)
@@ -93,12 +99,18 @@ public struct UDGProtocol: Sendable {
         guard !fractions.isEmpty, fractions.allSatisfy({ (1...100).contains($0) }) else {
             throw EvaluationError(.invalidArgument, "--fractions must be percentages in 1…100, got \(fractions)")
         }
-        let parts = try openParts(session, selection: selection)
+        guard scoring == .target || fineTuning == nil else {
+            throw EvaluationError(.invalidArgument, "--score-on source-validation applies to the linear probe; fine-tuning scores the target only")
+        }
+        let protocolParts = try openParts(session, selection: selection)
+        let parts = scoring == .target ? protocolParts : try sourceValidationParts(session, protocolParts)
         let results = fineTuning == nil ? try probeFractions(session, parts: parts, progress: progress)
                                         : try fineTuneFractions(session, parts: parts, progress: progress)
         let last = results[results.count - 1].accuracy
-        return UDGResult(protocolName: fineTuning == nil ? "udg-linear" : "udg-finetune", context: session.context(features: fineTuning == nil ? "backbone" : "fine-tuned"),
+        let name = fineTuning != nil ? "udg-finetune" : scoring == .target ? "udg-linear" : "udg-linear-source-validation"
+        return UDGResult(protocolName: name, context: session.context(features: fineTuning == nil ? "backbone" : "fine-tuned"),
                          sourceDomains: selection.sourceDomains, targetDomain: selection.targetDomain, split: selection.split,
+                         scoredOn: scoring.rawValue,
                          probe: fineTuning == nil ? probe : nil, fineTuning: fineTuning.map(UDGFineTuning.init),
                          dimension: session.model.config.featureDimension, testCount: parts.target.count, fractions: results,
                          top1: last.top1, top5: last.top5, seconds: Date().timeIntervalSince(start))
@@ -106,7 +118,8 @@ public struct UDGProtocol: Sendable {
 
     /// Linear probes on backbone features computed once.
     func probeFractions(_ session: EvaluationSession, parts: Parts, progress: (String) -> Void) throws -> [UDGFractionResult] {
-        progress("backbone features of \(parts.labelled.count) labelled source images and \(parts.target.count) target images")
+        let scored = scoring == .target ? "target images" : "held-out source images (scored instead of the target)"
+        progress("backbone features of \(parts.labelled.count) labelled source images and \(parts.target.count) \(scored)")
         let source = try backboneFeatures(session, parts.labelled)
         let target = try backboneFeatures(session, parts.target)
         let targetLabels = (0..<parts.target.count).map { parts.target.label(at: $0) ?? 0 }
@@ -144,6 +157,24 @@ public struct UDGProtocol: Sendable {
         return (joined, sets.map { set in set.files.compactMap { row[$0] } }, try open(.target))
     }
 
+    /// `parts` scored on the run's held-out source-validation images instead of the target: the
+    /// images `train` held out (the same draw), each fraction's rows without them. Nothing of the
+    /// target is read, so probe settings can be chosen on what this returns.
+    func sourceValidationParts(_ session: EvaluationSession, _ parts: Parts) throws -> Parts {
+        guard let sources = session.train as? MultiDomainDataset, let size = session.checkpoint.validation, !size.holdsNone else {
+            throw EvaluationError(.invalidArgument, "\(session.checkpointPath) was trained without a validation split of its source "
+                                  + "images (--validation 0); --score-on source-validation needs one")
+        }
+        let split: TrainValidationSplit
+        do {
+            split = try TrainValidationSplit(total: sources.count, validation: size, labelled: true, seed: session.checkpoint.validationSeed ?? 0)
+        } catch let error as DataError { throw EvaluationError(.invalidArgument, error.description) }
+        let heldOut = try sources.subset(split.validation, name: sources.name + "-validation")
+        let excluded = Set(heldOut.files)
+        let rows = parts.rowsByFraction.map { $0.filter { !excluded.contains(parts.labelled.files[$0]) } }
+        return (parts.labelled, rows, heldOut)
+    }
+
     /// Pooled backbone features [N, D] of every image of `dataset`, evaluation transform.
     func backboneFeatures(_ session: EvaluationSession, _ dataset: MultiDomainDataset) throws -> (values: [Float], dimension: Int) {
         let f = try FeatureExtractor.extract(model: session.model, dataset: dataset, transform: session.transform(),
@@ -163,6 +194,15 @@ public struct UDGProtocol: Sendable {
         return UDGFractionResult(percent: percent, trainCount: rows.count, trainCountPerDomain: labelled.countPerDomain(rows),
                                  accuracy: AccuracySummary(report), finalLoss: model.epochLosses.last)
     }
+}
+
+/// What `UDGProtocol`'s probes are scored on.
+public enum UDGScoring: String, Codable, Sendable, CaseIterable {
+    /// The unseen target domain: the protocol's number.
+    case target
+    /// The source images the pre-training held out for validation (left out of every fraction):
+    /// the number to choose the probe's settings on.
+    case sourceValidation = "source-validation"
 }
 
 extension EvaluationSession {
