@@ -1,0 +1,48 @@
+#!/bin/bash
+# Issue 11's equal-wall-time comparison on Fashion-MNIST (docs/results.md, "The methods compared"):
+# each method trained for the same minutes by the clock, on the default preset's shared settings
+# (network, data pipeline, optimizer, 5 000 validation images) and its own options as chosen on
+# validation (ODC K 30, CoKe's default heads). --epochs only caps a run: the clock ends it and the
+# cosine schedule decays with the clock. The bank kNN is logged every epoch (the accuracy-against-
+# minutes curve), the recomputed one every 4th epoch and at the end; test is scored once, at the end.
+# Run it with nothing else on the machine: the budget is the clock.
+#
+#   bench/methods_time.sh "MINUTES..." "METHODS..." "SEEDS..."
+#     MINUTES  e.g. "10 30 60";  SEEDS  e.g. "0 1 2"
+#     METHODS  invp npid odc coke invp-unmix npid-unmix
+#   Runs go to runs/methods/time/METHOD-Mmin-sSEED; wall times to runs/methods/time/wall.log;
+#   python3 scripts/validation_summary.py "InvP, 10 min=runs/methods/time/invp-10min-s*" ...
+set -euo pipefail
+invprop=${INVPROP:-.build/release/invprop}
+usage='usage: bench/methods_time.sh "MINUTES..." "METHODS..." "SEEDS..."'
+budgets=${1:?$usage}; methods=${2:?$usage}; seeds=${3:?$usage}
+
+# The options that select a method (the rest is the default preset's, shared by all).
+method_options() {
+  case $1 in
+    invp)       echo "" ;;
+    npid)       echo "--method npid" ;;
+    odc)        echo "--method odc --clusters 30" ;;
+    coke)       echo "--method coke --coke-clusters 100,150,200" ;;
+    invp-unmix) echo "--unmix" ;;
+    npid-unmix) echo "--method npid --unmix" ;;
+    *)          echo "unknown method '$1' (invp npid odc coke invp-unmix npid-unmix)" >&2; return 2 ;;
+  esac
+}
+
+for method in $methods; do method_options "$method" > /dev/null; done   # refuse a typo before hours of work
+mkdir -p runs/methods/time
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
+for minutes in $budgets; do
+  for seed in $seeds; do
+    for method in $methods; do
+      out=runs/methods/time/$method-${minutes}min-s$seed
+      start=$(date +%s.%N)
+      # shellcheck disable=SC2046  # the method's options are words by design
+      "$invprop" train $(method_options "$method") --epochs 400 --max-minutes "$minutes" --knn-every 1 \
+          --seed "$seed" --output "$out"
+      end=$(date +%s.%N)
+      echo "$(date -u +%FT%TZ) $out $cpu: $(echo "$end - $start" | bc) s" >> runs/methods/time/wall.log
+    done
+  done
+done
