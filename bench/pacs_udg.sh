@@ -7,12 +7,9 @@
 #
 #   bench/pacs_udg.sh PACS_DIR "FOLDS" "METHODS" "SEEDS" [MINUTES]
 #     FOLDS    target domains, e.g. "art_painting cartoon photo sketch"
-#     METHODS  invp, npid, darling; or the references:
-#              untrained   the initial network (one step at a learning rate of 1e-9, so its weights are the
-#                          seed's initialisation and batch norm has seen one batch), probed like the others;
-#              supervised  that untrained network fine-tuned on each fraction of the labelled source images
-#                          (`eval udg --fine-tune`, 30 epochs, backbone lr 0.05 fixed beforehand: torchvision's
-#                          supervised 0.1 at batch 256 scaled to 128); needs the fold's untrained run first.
+#     METHODS  invp, npid, darling; or the reference untrained: the initial network (one step at a
+#              learning rate of 1e-9, so its weights are the seed's initialisation and batch norm has
+#              seen one batch), probed like the others
 #     SEEDS    e.g. "0 1 2";  MINUTES: the pre-training budget (default 10)
 #   Runs go to runs/pacs/FOLD-METHOD-sSEED; wall times to runs/pacs/wall.log;
 #   `invprop eval udg-table runs/pacs/*-invp-s0` puts a method's folds side by side.
@@ -39,15 +36,10 @@ for fold in $folds; do
   for method in $methods; do
     for seed in $seeds; do
       start=$(date +%s.%N)
-      if [ "$method" = supervised ]; then
-        base=runs/pacs/$fold-untrained-s$seed
-        [ -d "$base" ] || { echo "supervised needs $base (run the untrained reference first)" >&2; exit 2; }
-        "$invprop" eval udg "$base" --fine-tune --lr 0.05 --seed "$seed" --json "runs/pacs/$fold-supervised-s$seed.json"
-      else
-        out=runs/pacs/$fold-$method-s$seed
-        pretrain "$fold" "$method" "$seed" "$out"
-        "$invprop" eval udg "$out"
-      fi
+      out=runs/pacs/$fold-$method-s$seed
+      pretrain "$fold" "$method" "$seed" "$out"
+      # The probe's learning rate chosen on source validation (bench/pacs_probe_screen.sh).
+      "$invprop" eval udg "$out" --lr 0.3
       end=$(date +%s.%N)
       echo "$(date -u +%FT%TZ) $fold $method s$seed $cpu: $(echo "$end - $start" | bc) s (pre-training and probe)" >> runs/pacs/wall.log
     done

@@ -1,9 +1,7 @@
 """Issue 16's PACS tables from the runs of bench/pacs_udg.sh (runs/pacs/FOLD-METHOD-sSEED): target-domain
 accuracy of the UDG linear probe per method and label fraction, averaged over the four folds and given
 as mean (min–max) over seeds; then per fold (mean over seeds); then the source-validation kNN that the
-runs report (the only number that may choose anything). The supervised reference is read from
-runs/pacs/FOLD-supervised-sSEED.json (`eval udg --fine-tune` on the untrained network). A method
-counts in the fold mean only for seeds where all four folds exist; missing runs are listed on stderr.
+runs report (the only number that may choose anything). A method counts in the fold mean only for seeds where all four folds exist; missing runs are listed on stderr.
 Standard library only.
 
     python3 scripts/pacs_table.py [RUNS_DIR]          (default runs/pacs)
@@ -14,7 +12,7 @@ Standard library only.
 import glob, json, os, re, statistics, sys
 
 FOLDS = ["art_painting", "cartoon", "photo", "sketch"]
-METHODS = ["untrained", "invp", "npid", "darling", "supervised"]
+METHODS = ["untrained", "invp", "npid", "darling"]
 FRACTIONS = [1, 5, 10, 100]
 
 
@@ -31,18 +29,18 @@ def load(root):
     probe, validation = {}, {}
     for path in glob.glob(os.path.join(root, "*")):
         name = os.path.basename(path)
-        match = re.fullmatch(r"(\w+?)-(untrained|invp|npid|darling|supervised)-s(\d+)(\.json)?", name)
+        match = re.fullmatch(r"(\w+?)-(untrained|invp|npid|darling)-s(\d+)", name)
         if not match:
             continue
         fold, method, seed = match[1], match[2], int(match[3])
-        result_file = path if match[4] else os.path.join(path, "eval-udg.json")
+        result_file = os.path.join(path, "eval-udg.json")
         if os.path.exists(result_file):
             result = json.load(open(result_file))
             if result["targetDomain"] != fold:
                 sys.exit(f"{result_file}: target domain {result['targetDomain']}, expected {fold}")
             probe[(fold, method, seed)] = {f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]}
         metrics = os.path.join(path, "metrics.jsonl")
-        if not match[4] and os.path.exists(metrics):
+        if os.path.exists(metrics):
             rows = [json.loads(line) for line in open(metrics) if line.strip()]
             if rows and rows[-1].get("monitor_split") == "validation":
                 validation[(fold, method, seed)] = rows[-1].get("knn_recomputed_top1")
