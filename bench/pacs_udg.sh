@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 16's results table (docs/domains.md, "The CPU-sized PACS table"): each method pre-trained
+# Issue 16's results table (docs/results.md, "Results on PACS"): each method pre-trained
 # without labels on three PACS domains for the same minutes by the clock (64 px, ResNet-18 width 0.25,
 # chosen on source validation), then `invprop eval udg`: a linear probe on 1/5/10/100 % of the
 # labelled source images, tested on the unseen domain. Run it with nothing else on the machine: the
