@@ -25,8 +25,8 @@ def spread(values):
 
 
 def load(root):
-    """{(fold, method, seed): {percent: top-1 %}} and {(fold, method, seed): validation kNN recomputed %}."""
-    probe, validation = {}, {}
+    """{(fold, method, seed): {percent: top-1 %}}, {…: validation kNN recomputed %} and {…: steps the clock allowed}."""
+    probe, validation, steps = {}, {}, {}
     for path in glob.glob(os.path.join(root, "*")):
         name = os.path.basename(path)
         match = re.fullmatch(r"(\w+?)-(untrained|invp|npid|darling)-s(\d+)", name)
@@ -44,12 +44,14 @@ def load(root):
             rows = [json.loads(line) for line in open(metrics) if line.strip()]
             if rows and rows[-1].get("monitor_split") == "validation":
                 validation[(fold, method, seed)] = rows[-1].get("knn_recomputed_top1")
-    return probe, validation
+            if rows and "budget_ended_at_step" in rows[-1]:
+                steps[(fold, method, seed)] = int(rows[-1]["budget_ended_at_step"])
+    return probe, validation, steps
 
 
 def probe_screen(root):
     """Mean source-validation top-1 per probe setting and fraction over the runs that have all settings."""
-    results = {}
+    results, losses = {}, {}
     for path in glob.glob(os.path.join(root, "*", "probe-screen", "*.json")):
         result = json.load(open(path))
         if result.get("scoredOn") != "source-validation":
@@ -57,22 +59,25 @@ def probe_screen(root):
         run = os.path.basename(os.path.dirname(os.path.dirname(path)))
         setting = os.path.splitext(os.path.basename(path))[0]
         results.setdefault(setting, {})[run] = {f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]}
+        losses.setdefault(setting, []).extend(f["finalLoss"] for f in result["fractions"] if f.get("finalLoss") is not None)
     if not results:
         sys.exit(f"no probe-screen results under {root}")
     runs = sorted(set.intersection(*(set(r) for r in results.values())))
     print(f"Source-validation top-1 %, mean over {len(runs)} runs ({', '.join(runs)}):\n")
-    print("| probe setting | " + " | ".join(f"{p} %" for p in FRACTIONS) + " | mean |")
-    print("|---|" + "---|" * (len(FRACTIONS) + 1))
+    print("| probe setting | " + " | ".join(f"{p} %" for p in FRACTIONS) + " | mean | final training loss, min–median–max |")
+    print("|---|" + "---|" * (len(FRACTIONS) + 2))
     for setting in sorted(results):
         cells = [statistics.fmean(results[setting][r][p] for r in runs) for p in FRACTIONS]
-        print(f"| {setting} | " + " | ".join(f"{c:.2f}" for c in cells) + f" | {statistics.fmean(cells):.2f} |")
+        l = losses.get(setting) or [float("nan")]
+        print(f"| {setting} | " + " | ".join(f"{c:.2f}" for c in cells)
+              + f" | {statistics.fmean(cells):.2f} | {min(l):.2f}–{statistics.median(l):.2f}–{max(l):.2f} |")
 
 
 def main():
     if sys.argv[1:2] == ["--probe-screen"]:
         return probe_screen(sys.argv[2] if len(sys.argv) > 2 else "runs/pacs")
     root = sys.argv[1] if len(sys.argv) > 1 else "runs/pacs"
-    probe, validation = load(root)
+    probe, validation, steps = load(root)
     seeds = sorted({seed for (_, _, seed) in probe})
     for method in METHODS:
         for seed in seeds:
@@ -91,8 +96,8 @@ def main():
         print(f"| {method} | {len(complete)} | " + " | ".join(cells) + " |")
 
     print("\nPer fold (target domain), mean (min–max) over the seeds that exist:\n")
-    print("| target | method | seeds | " + " | ".join(f"{p} %" for p in FRACTIONS) + " | source validation kNN (recomputed) |")
-    print("|---|---|---|" + "---|" * (len(FRACTIONS) + 1))
+    print("| target | method | seeds | " + " | ".join(f"{p} %" for p in FRACTIONS) + " | source validation kNN (recomputed) | steps in the budget |")
+    print("|---|---|---|" + "---|" * (len(FRACTIONS) + 2))
     for fold in FOLDS:
         for method in METHODS:
             runs = [s for s in seeds if (fold, method, s) in probe]
@@ -100,7 +105,9 @@ def main():
                 continue
             cells = [spread([probe[(fold, method, s)][p] for s in runs]) for p in FRACTIONS]
             knn = spread([validation[(fold, method, s)] for s in runs if validation.get((fold, method, s)) is not None])
-            print(f"| {fold} | {method} | {len(runs)} | " + " | ".join(cells) + f" | {knn} |")
+            counts = [steps[(fold, method, s)] for s in runs if (fold, method, s) in steps]
+            budget = "–" if not counts else str(counts[0]) if len(counts) == 1 else f"{min(counts)}–{max(counts)}"
+            print(f"| {fold} | {method} | {len(runs)} | " + " | ".join(cells) + f" | {knn} | {budget} |")
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ enum UDGTable {
         text += "|---|" + String(repeating: "---|", count: percents.count) + "\n"
         func score(_ r: UDGResult, _ p: Int) -> Double? { r.fractions.first { $0.percent == p }.map { 100 * $0.accuracy.top1 } }
         for r in results {
-            let label = r.scoredOn == UDGScoring.sourceValidation.rawValue ? "\(r.targetDomain) fold, source validation" : r.targetDomain
+            let label = r.scoredOn == .sourceValidation ? "\(r.targetDomain) fold, source validation" : r.targetDomain
             text += "| \(label) | " + percents.map { score(r, $0).map { String(format: "%.2f", $0) } ?? "-" }.joined(separator: " | ") + " |\n"
         }
         if results.count > 1 {

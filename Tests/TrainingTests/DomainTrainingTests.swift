@@ -80,11 +80,11 @@ struct DomainTrainingTests {
         let result = try EvaluationReport.read(UDGResult.self, from: run + "/eval-udg.json")
         #expect(result.targetDomain == "sketch" && result.testCount == 16 && result.fractions.map(\.percent) == [10, 100])
         #expect(result.fractions.map(\.trainCount) == [4, 32] && result.fractions[0].trainCountPerDomain == ["clipart": 2, "photo": 2])
-        #expect(result.top1 == result.fractions[1].accuracy.top1 && result.scoredOn == "target")
+        #expect(result.top1 == result.fractions[1].accuracy.top1 && result.scoredOn == .target)
         // Scored on the source images training held out (3 of 32), which every fraction then leaves out.
         try invprop(["eval", "udg", run, "--fractions", "100", "--epochs", "5", "--score-on", "source-validation"])
         let held = try EvaluationReport.read(UDGResult.self, from: run + "/eval-udg-sourceval.json")
-        #expect(held.protocolName == "udg-linear-source-validation" && held.scoredOn == "source-validation")
+        #expect(held.protocolName == "udg-linear-source-validation" && held.scoredOn == .sourceValidation)
         #expect(held.testCount == 3 && held.fractions.map(\.trainCount) == [29] && held.targetDomain == "sketch")
         #expect(validationMessage(["eval", "udg", run, "--fine-tune", "--score-on", "source-validation"])?.contains("--score-on") == true)
         try invprop(["eval", "udg-table", run, run + "/eval-udg.json"])

@@ -114,6 +114,8 @@ public final class EvaluationSession {
     public let train: any ImageDataset, test: (any ImageDataset)?
     /// Training images used: the first N (the memory bank's rows when `isTrainingDataset`).
     public let trainIndices: [Int]
+    /// The training images the run held out for validation (empty when none or on another dataset).
+    public let validationIndices: [Int]
     /// Name of the deterministic evaluation transform.
     public let evalTransformName: String
     /// Precision of the forward passes.
@@ -164,8 +166,9 @@ public final class EvaluationSession {
         if let limit, limit < 1 { throw EvaluationError(.invalidArgument, "--train-limit must be ≥ 1, got \(limit)") }
         // On the training dataset the held-out validation images stay out, as they did in training,
         // so the bank's rows and the training images line up.
-        trainIndices = try TrainValidationSplit(total: train.count, validation: isTrainingDataset ? description.validation : nil,
-                                                labelled: train.classCount != nil, trainLimit: limit, seed: description.validationSeed ?? 0).training
+        let split = try TrainValidationSplit(total: train.count, validation: isTrainingDataset ? description.validation : nil,
+                                             labelled: train.classCount != nil, trainLimit: limit, seed: description.validationSeed ?? 0)
+        (trainIndices, validationIndices) = (split.training, split.validation)
         evalTransformName = options.evalTransform ?? description.evalTransform
         precision = try Self.precision(named: options.precision ?? description.precision)
     }

@@ -40,7 +40,7 @@ public struct UDGResult: EvaluationRecord, Equatable {
     public var sourceDomains: [String], targetDomain: String, split: Int
     /// What the probes were scored on: absent or "target" (the protocol), or "source-validation"
     /// (the run's held-out source images, for choosing the probe's settings without the target).
-    public var scoredOn: String?
+    public var scoredOn: UDGScoring?
     /// The probe's optimisation settings (linear protocol), or the fine-tuning's.
     public var probe: LinearProbe?, fineTuning: UDGFineTuning?
     /// Backbone feature dimension and target-domain test images.
@@ -55,7 +55,7 @@ public struct UDGResult: EvaluationRecord, Equatable {
     /// The table row: the target's top-1 at every fraction in the parameters.
     public var row: ResultRow {
         let scores = fractions.map { String(format: "%d%%=%.1f", $0.percent, 100 * $0.accuracy.top1) }.joined(separator: " ")
-        let scored = scoredOn == UDGScoring.sourceValidation.rawValue ? "fold=\(targetDomain) scored=source-validation" : "target=\(targetDomain)"
+        let scored = scoredOn == .sourceValidation ? "fold=\(targetDomain) scored=source-validation" : "target=\(targetDomain)"
         return ResultRow(protocolName: protocolName, parameters: "\(scored) \(scores)", top1: top1, top5: top5, seconds: seconds)
     }
 }
@@ -110,7 +110,7 @@ public struct UDGProtocol: Sendable {
         let name = fineTuning != nil ? "udg-finetune" : scoring == .target ? "udg-linear" : "udg-linear-source-validation"
         return UDGResult(protocolName: name, context: session.context(features: fineTuning == nil ? "backbone" : "fine-tuned"),
                          sourceDomains: selection.sourceDomains, targetDomain: selection.targetDomain, split: selection.split,
-                         scoredOn: scoring.rawValue,
+                         scoredOn: scoring,
                          probe: fineTuning == nil ? probe : nil, fineTuning: fineTuning.map(UDGFineTuning.init),
                          dimension: session.model.config.featureDimension, testCount: parts.target.count, fractions: results,
                          top1: last.top1, top5: last.top5, seconds: Date().timeIntervalSince(start))
@@ -161,15 +161,11 @@ public struct UDGProtocol: Sendable {
     /// images `train` held out (the same draw), each fraction's rows without them. Nothing of the
     /// target is read, so probe settings can be chosen on what this returns.
     func sourceValidationParts(_ session: EvaluationSession, _ parts: Parts) throws -> Parts {
-        guard let sources = session.train as? MultiDomainDataset, let size = session.checkpoint.validation, !size.holdsNone else {
+        guard let sources = session.train as? MultiDomainDataset, !session.validationIndices.isEmpty else {
             throw EvaluationError(.invalidArgument, "\(session.checkpointPath) was trained without a validation split of its source "
                                   + "images (--validation 0); --score-on source-validation needs one")
         }
-        let split: TrainValidationSplit
-        do {
-            split = try TrainValidationSplit(total: sources.count, validation: size, labelled: true, seed: session.checkpoint.validationSeed ?? 0)
-        } catch let error as DataError { throw EvaluationError(.invalidArgument, error.description) }
-        let heldOut = try sources.subset(split.validation, name: sources.name + "-validation")
+        let heldOut = try sources.subset(session.validationIndices, name: sources.name + "-validation")
         let excluded = Set(heldOut.files)
         let rows = parts.rowsByFraction.map { $0.filter { !excluded.contains(parts.labelled.files[$0]) } }
         return (parts.labelled, rows, heldOut)
