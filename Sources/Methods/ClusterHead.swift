@@ -46,6 +46,12 @@ public final class ClusterHead: Layer {
         return (loss, backward(dz, features: f, batch: b))
     }
 
+    /// The class of the largest logit for each row of f: [B, D] (the first on ties), [B].
+    func predictions(_ f: [Float], batch b: Int) -> [Int32] {
+        let k = clusterCount, z = logits(f, batch: b)
+        return (0..<b).map { r in Int32((0..<k).max { z[r * k + $0] < z[r * k + $1] || (z[r * k + $0] == z[r * k + $1] && $0 > $1) }!) }
+    }
+
     /// z = f·Wᵀ + b: [B, K] for f: [B, D].
     func logits(_ f: [Float], batch b: Int) -> [Float] {
         let k = clusterCount, d = f.count / max(b, 1)

@@ -60,6 +60,9 @@ public struct MethodSetup: Sendable {
     public var seed: UInt64
     /// Labels of the training images, for diagnostics only (purity); never used to train.
     public var diagnosticLabels: [Int32]?
+    /// Class of each training image and the number of classes, given only to methods whose
+    /// registry entry `usesLabels` (the supervised reference); nil for every other method.
+    public var trainingLabels: [Int32]?, classCount: Int?
     /// Domain of each training image (an index into the dataset's domain names; nil for
     /// single-domain data): DARLING's only side information.
     public var trainingDomains: [Int32]?
@@ -148,6 +151,9 @@ public enum MethodRegistry {
         /// Whether `--unmix` may be added (methods whose loss is a function of f alone, without
         /// layers of their own, whose gradients Un-Mix could not weight).
         public var acceptsUnMix = true
+        /// Whether the method trains with the images' class labels (the supervised reference):
+        /// only such a method receives them, and only on labelled data.
+        public var usesLabels = false
         /// Builds the method for a run.
         public var make: @Sendable (MethodSetup) throws -> any TrainingMethod
     }
@@ -167,6 +173,8 @@ public enum MethodRegistry {
               options: cokeOptions, acceptsUnMix: false) { try CoKe(setup: $0) },
         Entry(name: "darling", summary: "DARLING (Zhang et al. 2022): domain-aware instance discrimination, needs multi-domain data",
               options: darlingOptions, acceptsUnMix: false) { try DARLING(setup: $0) },
+        Entry(name: "supervised", summary: "the supervised reference: cross-entropy on the training images' class labels (not self-supervised)",
+              options: [], acceptsUnMix: false, usesLabels: true) { try SupervisedReference(setup: $0) },
     ]
 
     /// Options of every memory-bank method: τ, the bank's momentum and its start.

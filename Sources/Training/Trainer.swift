@@ -190,6 +190,10 @@ public final class Trainer {
                                 diagnosticLabels: config.purity ? trainLabels : nil)
         setup.options = config.methodOptions ?? MethodOptions()
         setup.backboneWidth = config.model.featureDimension
+        if MethodRegistry.entry(config.method)?.usesLabels == true {
+            setup.trainingLabels = trainLabels
+            setup.classCount = train.classCount
+        }
         setup.trainingDomains = (train.base as? MultiDomainDataset).map { images in train.indices.map { Int32(images.domain(at: $0) ?? 0) } }
         do { method = try MethodRegistry.make(config.method, setup: setup) } catch let error as MethodsError {
             throw TrainingError.invalidOption("\(error)")
