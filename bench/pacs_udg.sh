@@ -7,11 +7,14 @@
 #
 #   bench/pacs_udg.sh PACS_DIR "FOLDS" "METHODS" "SEEDS" [MINUTES]
 #     FOLDS    target domains, e.g. "art_painting cartoon photo sketch"
-#     METHODS  invp, npid, darling; or the reference untrained: the initial network (one step at a
-#              learning rate of 1e-9, so its weights are the seed's initialisation and batch norm has
-#              seen one batch), probed like the others
+#     METHODS  invp, npid, darling, odc, coke (any --method); supervised, the reference trained with
+#              the source images' labels for the same minutes; or untrained: the initial network
+#              (one step at a learning rate of 1e-9, so its weights are the seed's initialisation and
+#              batch norm has seen one batch), probed like the others
 #     SEEDS    e.g. "0 1 2";  MINUTES: the pre-training budget (default 10)
-#   Runs go to runs/pacs/FOLD-METHOD-sSEED; wall times to runs/pacs/wall.log;
+#   Runs go to runs/pacs/FOLD-METHOD-sSEED; wall times to runs/pacs/wall.log; each run's result
+#   (eval-udg.json and the last line of metrics.jsonl) is also copied to bench/results/pacs/, which
+#   is committed, so the tables survive the machine (runs/ is not kept between sessions);
 #   `invprop eval udg-table runs/pacs/*-invp-s0` puts a method's folds side by side.
 set -euo pipefail
 invprop=${INVPROP:-.build/release/invprop}
@@ -32,6 +35,15 @@ pretrain() {
   fi
 }
 
+# Copies what scripts/pacs_table.py reads from a run into bench/results/pacs/RUN/.
+keep() {
+  local out=$1 line=$2 kept=bench/results/pacs/$(basename "$1")
+  mkdir -p "$kept"
+  cp "$out/eval-udg.json" "$kept/"
+  tail -n 1 "$out/metrics.jsonl" > "$kept/metrics.jsonl"
+  echo "$line" > "$kept/wall.txt"
+}
+
 for fold in $folds; do
   for method in $methods; do
     for seed in $seeds; do
@@ -41,7 +53,9 @@ for fold in $folds; do
       # The probe's learning rate chosen on source validation (bench/pacs_probe_screen.sh).
       "$invprop" eval udg "$out" --lr 0.3
       end=$(date +%s.%N)
-      echo "$(date -u +%FT%TZ) $fold $method s$seed $cpu: $(echo "$end - $start" | bc) s (pre-training and probe)" >> runs/pacs/wall.log
+      line="$(date -u +%FT%TZ) $fold $method s$seed $cpu: $(echo "$end - $start" | bc) s (pre-training and probe)"
+      echo "$line" >> runs/pacs/wall.log
+      keep "$out" "$line"
     done
   done
 done

@@ -1,10 +1,12 @@
-"""Issue 16's PACS tables from the runs of bench/pacs_udg.sh (runs/pacs/FOLD-METHOD-sSEED): target-domain
+"""Issue 16's PACS tables from the runs of bench/pacs_udg.sh (their copies in bench/results/pacs/FOLD-METHOD-sSEED,
+or the runs themselves in runs/pacs), plus any transcribed-*.json beside them (runs whose directories were
+lost, their numbers taken from an earlier docs table; a run present as a directory wins): target-domain
 accuracy of the UDG linear probe per method and label fraction, averaged over the four folds and given
 as mean (min–max) over seeds; then per fold (mean over seeds); then the source-validation kNN that the
 runs report (the only number that may choose anything). A method counts in the fold mean only for seeds where all four folds exist; missing runs are listed on stderr.
 Standard library only.
 
-    python3 scripts/pacs_table.py [RUNS_DIR]          (default runs/pacs)
+    python3 scripts/pacs_table.py [RUNS_DIR]          (default bench/results/pacs)
     python3 scripts/pacs_table.py --probe-screen [RUNS_DIR]
         the probe settings of bench/pacs_probe_screen.sh: source-validation top-1 per setting and
         fraction, averaged over the screened runs (RUN/probe-screen/SETTING.json); the target is not read.
@@ -12,7 +14,7 @@ Standard library only.
 import glob, json, os, re, statistics, sys
 
 FOLDS = ["art_painting", "cartoon", "photo", "sketch"]
-METHODS = ["untrained", "invp", "npid", "darling"]
+METHODS = ["untrained", "invp", "npid", "darling", "odc", "coke", "supervised"]
 FRACTIONS = [1, 5, 10, 100]
 
 
@@ -29,7 +31,7 @@ def load(root):
     probe, validation, steps = {}, {}, {}
     for path in glob.glob(os.path.join(root, "*")):
         name = os.path.basename(path)
-        match = re.fullmatch(r"(\w+?)-(untrained|invp|npid|darling)-s(\d+)", name)
+        match = re.fullmatch(r"(\w+?)-(" + "|".join(METHODS) + r")-s(\d+)", name)
         if not match:
             continue
         fold, method, seed = match[1], match[2], int(match[3])
@@ -46,6 +48,19 @@ def load(root):
                 validation[(fold, method, seed)] = rows[-1].get("knn_recomputed_top1")
             if rows and "budget_ended_at_step" in rows[-1]:
                 steps[(fold, method, seed)] = int(rows[-1]["budget_ended_at_step"])
+    transcribed = 0
+    for path in glob.glob(os.path.join(root, "transcribed-*.json")):
+        for run in json.load(open(path))["runs"]:
+            key = (run["fold"], run["method"], run["seed"])
+            if key in probe:
+                continue
+            transcribed += 1
+            probe[key] = {int(p): top1 for p, top1 in run["top1_percent"].items()}
+            validation[key] = run["validation_knn_recomputed_percent"]
+            if run["steps"] is not None:
+                steps[key] = run["steps"]
+    if transcribed:
+        print(f"{transcribed} runs transcribed from earlier docs tables (transcribed-*.json)", file=sys.stderr)
     return probe, validation, steps
 
 
@@ -76,7 +91,7 @@ def probe_screen(root):
 def main():
     if sys.argv[1:2] == ["--probe-screen"]:
         return probe_screen(sys.argv[2] if len(sys.argv) > 2 else "runs/pacs")
-    root = sys.argv[1] if len(sys.argv) > 1 else "runs/pacs"
+    root = sys.argv[1] if len(sys.argv) > 1 else "bench/results/pacs"
     probe, validation, steps = load(root)
     seeds = sorted({seed for (_, _, seed) in probe})
     for method in METHODS:
