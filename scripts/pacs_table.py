@@ -10,6 +10,11 @@ Standard library only.
     python3 scripts/pacs_table.py --probe-screen [RUNS_DIR]
         the probe settings of bench/pacs_probe_screen.sh: source-validation top-1 per setting and
         fraction, averaged over the screened runs (RUN/probe-screen/SETTING.json); the target is not read.
+    python3 scripts/pacs_table.py --finetune-screen [RUNS_DIR]
+        the same for the fine-tuning settings of bench/pacs_finetune_screen.sh (RUN/finetune-screen/SETTING.json).
+    python3 scripts/pacs_table.py --coke-screen [SCREEN_DIR]       (default bench/results/pacs-screen)
+        CoKe's dual step η (bench/pacs_coke_screen.sh): per η, what the run's last epoch logged and the
+        source-validation probe (SCREEN_DIR/coke-etaETA/{metrics.jsonl,eval-udg-sourceval.json}).
 """
 import glob, json, os, re, statistics, sys
 
@@ -64,10 +69,10 @@ def load(root):
     return probe, validation, steps
 
 
-def probe_screen(root):
-    """Mean source-validation top-1 per probe setting and fraction over the runs that have all settings."""
+def probe_screen(root, folder="probe-screen"):
+    """Mean source-validation top-1 per setting (RUN/FOLDER/SETTING.json) and fraction over the runs that have all settings."""
     results, losses = {}, {}
-    for path in glob.glob(os.path.join(root, "*", "probe-screen", "*.json")):
+    for path in glob.glob(os.path.join(root, "*", folder, "*.json")):
         result = json.load(open(path))
         if result.get("scoredOn") != "source-validation":
             sys.exit(f"{path}: not scored on source validation")
@@ -76,21 +81,51 @@ def probe_screen(root):
         results.setdefault(setting, {})[run] = {f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]}
         losses.setdefault(setting, []).extend(f["finalLoss"] for f in result["fractions"] if f.get("finalLoss") is not None)
     if not results:
-        sys.exit(f"no probe-screen results under {root}")
+        sys.exit(f"no {folder} results under {root}")
     runs = sorted(set.intersection(*(set(r) for r in results.values())))
+    fractions = sorted(set.intersection(*(set(f) for r in results.values() for f in r.values())))
     print(f"Source-validation top-1 %, mean over {len(runs)} runs ({', '.join(runs)}):\n")
-    print("| probe setting | " + " | ".join(f"{p} %" for p in FRACTIONS) + " | mean | final training loss, min–median–max |")
-    print("|---|" + "---|" * (len(FRACTIONS) + 2))
+    print("| setting | " + " | ".join(f"{p} %" for p in fractions) + " | mean | final training loss, min–median–max |")
+    print("|---|" + "---|" * (len(fractions) + 2))
     for setting in sorted(results):
-        cells = [statistics.fmean(results[setting][r][p] for r in runs) for p in FRACTIONS]
+        cells = [statistics.fmean(results[setting][r][p] for r in runs) for p in fractions]
         l = losses.get(setting) or [float("nan")]
         print(f"| {setting} | " + " | ".join(f"{c:.2f}" for c in cells)
               + f" | {statistics.fmean(cells):.2f} | {min(l):.2f}–{statistics.median(l):.2f}–{max(l):.2f} |")
 
 
+def coke_screen(root):
+    """Per CoKe η: the last epoch's loss, labels_changed and validation kNN (the runs score it only there), and the source-validation probe."""
+    rows = []
+    for path in glob.glob(os.path.join(root, "coke-eta*")):
+        eta = float(os.path.basename(path)[len("coke-eta"):])
+        epochs = [json.loads(line) for line in open(os.path.join(path, "metrics.jsonl")) if line.strip()]
+        result = json.load(open(os.path.join(path, "eval-udg-sourceval.json")))
+        if result.get("scoredOn") != "source-validation":
+            sys.exit(f"{path}: the probe was not scored on source validation")
+        probe = {f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]}
+        knn = [e["knn_recomputed_top1"] for e in epochs if e.get("monitor_split") == "validation" and "knn_recomputed_top1" in e]
+        rows.append((eta, epochs[-1], knn, probe))
+    if not rows:
+        sys.exit(f"no coke-eta* runs under {root}")
+    print("| η | epochs | steps | loss at the end | labels_changed at the end | validation kNN at the end | "
+          + " | ".join(f"probe {p} %" for p in FRACTIONS) + " | probe mean |")
+    print("|---|---|---|---|---|---|" + "---|" * (len(FRACTIONS) + 1))
+    for eta, last, knn, probe in sorted(rows):
+        cells = [probe.get(p) for p in FRACTIONS]
+        mean = statistics.fmean(c for c in cells if c is not None)
+        print(f"| {eta:g} | {last['epoch']} | {last.get('budget_ended_at_step', '–')} | {last['loss']:.3f} | "
+              f"{last.get('labels_changed', float('nan')):.3f} | {knn[-1]:.2f} | "
+              + " | ".join("–" if c is None else f"{c:.2f}" for c in cells) + f" | {mean:.2f} |")
+
+
 def main():
     if sys.argv[1:2] == ["--probe-screen"]:
         return probe_screen(sys.argv[2] if len(sys.argv) > 2 else "runs/pacs")
+    if sys.argv[1:2] == ["--finetune-screen"]:
+        return probe_screen(sys.argv[2] if len(sys.argv) > 2 else "runs/pacs", folder="finetune-screen")
+    if sys.argv[1:2] == ["--coke-screen"]:
+        return coke_screen(sys.argv[2] if len(sys.argv) > 2 else "bench/results/pacs-screen")
     root = sys.argv[1] if len(sys.argv) > 1 else "bench/results/pacs"
     probe, validation, steps = load(root)
     seeds = sorted({seed for (_, _, seed) in probe})

@@ -168,13 +168,15 @@ public struct SemiSupervisedResult: EvaluationRecord, Equatable {
     public var weightDecay: Float, batchSize: Int, epochs: Int
     /// Test accuracy.
     public var accuracy: AccuracySummary
+    /// Mean training loss of the last epoch (absent in results written before it was kept).
+    public var finalLoss: Float?
     /// Wall time in seconds.
     public var seconds: Double
 
     /// A record with the paper's fine-tuning defaults unless given.
     public init(context: EvaluationContext, labels: String, subsetSeed: UInt64, labelledCount: Int,
                 backboneLearningRate: Float = 0.0012, classifierLearningRateMultiplier: Float = 50,
-                weightDecay: Float = 1e-5, batchSize: Int = 128, epochs: Int = 30,
+                weightDecay: Float = 1e-5, batchSize: Int = 128, epochs: Int = 30, finalLoss: Float? = nil,
                 report: ClassificationReport, seconds: Double) {
         self.context = context
         self.labels = labels
@@ -185,6 +187,7 @@ public struct SemiSupervisedResult: EvaluationRecord, Equatable {
         self.weightDecay = weightDecay
         self.batchSize = batchSize
         self.epochs = epochs
+        self.finalLoss = finalLoss
         accuracy = AccuracySummary(report)
         self.seconds = seconds
     }

@@ -18,11 +18,12 @@ struct EvalUDG: ParsableCommand {
     @Option(help: "Epochs (default: 100 for the probe, 30 fine-tuning).") var epochs: Int?
     @Option(help: "Learning rate (default: 0.3 for the probe on raw pooled features, chosen on PACS source validation; about 0.1 with --standardize; 0.0012 for the backbone when fine-tuning).") var lr: Float?
     @Option(help: "Batch size (default: 256 for the probe, 128 fine-tuning).") var batchSize: Int?
+    @Option(help: "Fine-tuning only: the classifier's learning-rate multiplier over --lr (default 50, eval semisup's).") var classifierLrScale: Float?
     @Flag(help: "Standardise the features first (probe only; use a much lower --lr).") var standardize = false
     @Option(help: "Seed of the probe's or fine-tuning's initialisation and shuffles.") var seed: UInt64 = 0
-    @Option(help: "What the probes are scored on: target (the protocol), or source-validation (the source images the run held out, left out of every fraction; for choosing probe settings without the target; writes eval-udg-sourceval.json).")
+    @Option(help: "What the probes (or fine-tunings) are scored on: target (the protocol), or source-validation (the source images the run held out, left out of every fraction; for choosing settings without the target; writes eval-udg-sourceval.json or eval-udg-finetune-sourceval.json).")
     var scoreOn: UDGScoring = .target
-    @Option(help: "Result file (default: RUN_DIR/eval-udg.json, eval-udg-finetune.json or eval-udg-sourceval.json).") var json: String?
+    @Option(help: "Result file (default: RUN_DIR/eval-udg.json, eval-udg-finetune.json, eval-udg-sourceval.json or eval-udg-finetune-sourceval.json).") var json: String?
 
     func validate() throws {
         let percents: [Int] = try parseList(fractions, option: "--fractions")
@@ -31,7 +32,10 @@ struct EvalUDG: ParsableCommand {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be > 0, got \(lr)") }
         if standardize && fineTune { throw ValidationError("--standardize applies to the linear probe, not to --fine-tune") }
-        if scoreOn == .sourceValidation && fineTune { throw ValidationError("--score-on source-validation applies to the linear probe, not to --fine-tune") }
+        if let classifierLrScale {
+            guard fineTune else { throw ValidationError("--classifier-lr-scale applies to --fine-tune, not to the linear probe") }
+            guard classifierLrScale > 0, classifierLrScale.isFinite else { throw ValidationError("--classifier-lr-scale must be > 0, got \(classifierLrScale)") }
+        }
     }
 
     /// The protocol the options describe.
@@ -44,9 +48,16 @@ struct EvalUDG: ParsableCommand {
             udg.scoring = scoreOn
             return udg
         }
-        let recipe = SemiSupervisedProtocol(labels: .fraction(1), seed: seed, learningRate: lr ?? 0.0012, batchSize: batchSize ?? 128,
-                                            epochs: epochs ?? 30, milestones: Self.milestones(epochs: epochs ?? 30))
-        return UDGProtocol(fractions: percents, fineTuning: recipe)
+        let recipe = SemiSupervisedProtocol(labels: .fraction(1), seed: seed, learningRate: lr ?? 0.0012, classifierScale: classifierLrScale ?? 50,
+                                            batchSize: batchSize ?? 128, epochs: epochs ?? 30, milestones: Self.milestones(epochs: epochs ?? 30))
+        var udg = UDGProtocol(fractions: percents, fineTuning: recipe)
+        udg.scoring = scoreOn
+        return udg
+    }
+
+    /// The result file's default name in the run directory.
+    var resultFileName: String {
+        "eval-udg" + (fineTune ? "-finetune" : "") + (scoreOn == .sourceValidation ? "-sourceval" : "") + ".json"
     }
 
     /// The fine-tuning's ×0.1 milestones at 50, 67 and 83 % of the epochs (15, 20, 25 of 30).
@@ -56,8 +67,7 @@ struct EvalUDG: ParsableCommand {
         try reportingFailure {
             let session = try source.open()
             let result = try udgProtocol().run(session, progress: note)
-            let name = fineTune ? "eval-udg-finetune.json" : scoreOn == .sourceValidation ? "eval-udg-sourceval.json" : "eval-udg.json"
-            let path = session.resultPath(name, json: json)
+            let path = session.resultPath(resultFileName, json: json)
             try EvaluationReport.write(result, to: path)
             print(UDGTable.markdown([result]), terminator: "")
             print("wrote \(path)")

@@ -86,7 +86,6 @@ struct DomainTrainingTests {
         let held = try EvaluationReport.read(UDGResult.self, from: run + "/eval-udg-sourceval.json")
         #expect(held.protocolName == "udg-linear-source-validation" && held.scoredOn == .sourceValidation)
         #expect(held.testCount == 3 && held.fractions.map(\.trainCount) == [29] && held.targetDomain == "sketch")
-        #expect(validationMessage(["eval", "udg", run, "--fine-tune", "--score-on", "source-validation"])?.contains("--score-on") == true)
         try invprop(["eval", "udg-table", run, run + "/eval-udg.json"])
         let report = try RunReport.load(runDirectory: URL(fileURLWithPath: run))
         #expect(report.evaluations.contains { $0.fileName == "eval-udg.json" && $0.metrics.contains { $0.name == "top1" } })
@@ -95,6 +94,15 @@ struct DomainTrainingTests {
         let tuned = try EvaluationReport.read(UDGResult.self, from: run + "/eval-udg-finetune.json")
         #expect(tuned.protocolName == "udg-finetune" && tuned.probe == nil && tuned.fineTuning?.epochs == 1)
         #expect(tuned.fractions.map(\.trainCount) == [16] && tuned.testCount == 16)
+        #expect(tuned.fractions[0].finalLoss.map { $0.isFinite && $0 > 0 } == true)
+        // Fine-tuning settings are chosen on the held-out source images, as the probe's are.
+        try invprop(["eval", "udg", run, "--fine-tune", "--fractions", "100", "--epochs", "1", "--batch-size", "8",
+                     "--classifier-lr-scale", "10", "--score-on", "source-validation"])
+        let tunedHeld = try EvaluationReport.read(UDGResult.self, from: run + "/eval-udg-finetune-sourceval.json")
+        #expect(tunedHeld.protocolName == "udg-finetune-source-validation" && tunedHeld.scoredOn == .sourceValidation)
+        #expect(tunedHeld.testCount == 3 && tunedHeld.fractions.map(\.trainCount) == [29] && tunedHeld.fineTuning?.classifierScale == 10)
+        #expect(validationMessage(["eval", "udg", run, "--classifier-lr-scale", "10"])?.contains("--classifier-lr-scale") == true)
+        #expect(validationMessage(["eval", "udg", run, "--fine-tune", "--classifier-lr-scale", "0"])?.contains("--classifier-lr-scale") == true)
         #expect(validationMessage(["eval", "udg", run, "--fine-tune", "--standardize"])?.contains("--standardize") == true)
         // eval semisup on such a run draws from the sources' training images and tests on the target.
         try invprop(["eval", "semisup", run, "--labels", "50%", "--epochs", "1", "--batch-size", "8"])

@@ -87,12 +87,13 @@ public struct SemiSupervisedProtocol: Sendable {
     }
 
     /// Fine-tunes on the images `chosen` picks from `labelled` (e.g. a domain-generalization run's
-    /// published label lists) and scores the session's test split.
+    /// published label lists) and scores `scored` (default: the session's test split).
     public func run(_ session: EvaluationSession, labelled: any ImageDataset, chosen pick: () throws -> [Int],
-                    progress: (String) -> Void = { _ in }) throws -> SemiSupervisedResult {
+                    scored: (any ImageDataset)? = nil, progress: (String) -> Void = { _ in }) throws -> SemiSupervisedResult {
         guard batchSize >= 1, epochs >= 1 else {
             throw EvaluationError(.invalidArgument, "--batch-size and --epochs must be ≥ 1, got \(batchSize) and \(epochs)")
         }
+        var lastLoss: Float?
         let ((report, count), seconds) = try timed { () throws -> (ClassificationReport, Int) in
             let chosen = try pick()
             let classes = try session.classCount()
@@ -134,28 +135,31 @@ public struct SemiSupervisedProtocol: Sendable {
                     sum += value * Double(batch.count)
                     seen += batch.count
                 }
+                lastLoss = Float(sum / Double(max(seen, 1)))
                 progress(String(format: "epoch %d/%d: loss %.4f, lr %.4g", epoch + 1, epochs, sum / Double(max(seen, 1)),
                                 optimizer.learningRate))
             }
-            progress("scoring the test images")
-            return (try score(network: network, classifier: classifier, session: session, classCount: classes), chosen.count)
+            let test = try scored ?? session.dataset(.test)
+            progress("scoring \(test.count) images of \(test.name)")
+            return (try score(network: network, classifier: classifier, dataset: test, session: session, classCount: classes), chosen.count)
         }
         return SemiSupervisedResult(context: session.context(features: "fine-tuned"), labels: labels.description, subsetSeed: seed,
                                     labelledCount: count, backboneLearningRate: learningRate,
                                     classifierLearningRateMultiplier: classifierScale, weightDecay: weightDecay,
-                                    batchSize: batchSize, epochs: epochs, report: report, seconds: seconds)
+                                    batchSize: batchSize, epochs: epochs, finalLoss: lastLoss, report: report, seconds: seconds)
     }
 
-    /// Class scores of the test split through the fine-tuned network in evaluation mode.
-    func score(network: ResNet, classifier: Linear, session: EvaluationSession, classCount: Int) throws -> ClassificationReport {
-        let loader = try DataLoader(dataset: session.dataset(.test), transform: session.transform(), batchSize: session.options.batchSize,
+    /// Class scores of `dataset` (the test split or a held-out part) through the fine-tuned network in evaluation mode.
+    func score(network: ResNet, classifier: Linear, dataset: any ImageDataset, session: EvaluationSession,
+               classCount: Int) throws -> ClassificationReport {
+        let loader = try DataLoader(dataset: dataset, transform: session.transform(), batchSize: session.options.batchSize,
                                     shuffle: false, dropLast: false, seed: 0, workers: session.options.workers, prefetch: 2)
         var scores: [Float] = [], labels: [Int] = []
         let iterator = loader.epoch(0)
         try GradMode.withoutGradients {
             while let batch = try iterator.next() {
                 guard let batchLabels = batch.labels else {
-                    throw EvaluationError(.emptyInput, "the test split of \(session.datasetName) has no labels")
+                    throw EvaluationError(.emptyInput, "\(dataset.name), the images scored, has no labels")
                 }
                 let x = try Tensor(shape: batch.shape, values: batch.images)
                 scores += try classifier(network.features(x, training: false, precision: session.precision)).toArray()

@@ -10,7 +10,7 @@ public struct UDGFractionResult: Codable, Equatable, Sendable {
     public var trainCount: Int, trainCountPerDomain: [String: Int]
     /// Accuracy on the target domain.
     public var accuracy: AccuracySummary
-    /// Mean training loss of the last epoch.
+    /// Mean training loss of the last epoch (the probe's, or the fine-tuning's).
     public var finalLoss: Float?
 }
 
@@ -32,7 +32,7 @@ public struct UDGFineTuning: Codable, Equatable, Sendable {
 /// or fine-tuning) on one fold (one target domain). `top1` is the target accuracy at the largest fraction (the
 /// report's column); every fraction is in `fractions`.
 public struct UDGResult: EvaluationRecord, Equatable {
-    /// "udg-linear", "udg-finetune" or "udg-linear-source-validation".
+    /// "udg-linear" or "udg-finetune", with "-source-validation" when scored on held-out source images.
     public var protocolName: String
     /// Provenance.
     public var context: EvaluationContext
@@ -99,15 +99,12 @@ public struct UDGProtocol: Sendable {
         guard !fractions.isEmpty, fractions.allSatisfy({ (1...100).contains($0) }) else {
             throw EvaluationError(.invalidArgument, "--fractions must be percentages in 1…100, got \(fractions)")
         }
-        guard scoring == .target || fineTuning == nil else {
-            throw EvaluationError(.invalidArgument, "--score-on source-validation applies to the linear probe; fine-tuning scores the target only")
-        }
         let protocolParts = try openParts(session, selection: selection)
         let parts = scoring == .target ? protocolParts : try sourceValidationParts(session, protocolParts)
         let results = fineTuning == nil ? try probeFractions(session, parts: parts, progress: progress)
                                         : try fineTuneFractions(session, parts: parts, progress: progress)
         let last = results[results.count - 1].accuracy
-        let name = fineTuning != nil ? "udg-finetune" : scoring == .target ? "udg-linear" : "udg-linear-source-validation"
+        let name = (fineTuning != nil ? "udg-finetune" : "udg-linear") + (scoring == .target ? "" : "-source-validation")
         return UDGResult(protocolName: name, context: session.context(features: fineTuning == nil ? "backbone" : "fine-tuned"),
                          sourceDomains: selection.sourceDomains, targetDomain: selection.targetDomain, split: selection.split,
                          scoredOn: scoring,
@@ -130,14 +127,15 @@ public struct UDGProtocol: Sendable {
         }
     }
 
-    /// Fine-tunes the whole network on each fraction's images (`SemiSupervisedProtocol`), scored on the target.
+    /// Fine-tunes the whole network on each fraction's images (`SemiSupervisedProtocol`), scored on
+    /// `parts.target` (the target domain, or the held-out source images when choosing settings).
     func fineTuneFractions(_ session: EvaluationSession, parts: Parts, progress: (String) -> Void) throws -> [UDGFractionResult] {
         guard var recipe = fineTuning else { return [] }
         return try zip(sortedFractions, parts.rowsByFraction).map { percent, rows in
             recipe.labels = .fraction(Double(percent) / 100)
-            let result = try recipe.run(session, labelled: parts.labelled, chosen: { rows }, progress: progress)
+            let result = try recipe.run(session, labelled: parts.labelled, chosen: { rows }, scored: parts.target, progress: progress)
             return UDGFractionResult(percent: percent, trainCount: rows.count, trainCountPerDomain: parts.labelled.countPerDomain(rows),
-                                     accuracy: result.accuracy, finalLoss: nil)
+                                     accuracy: result.accuracy, finalLoss: result.finalLoss)
         }
     }
 
