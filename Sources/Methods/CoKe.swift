@@ -18,6 +18,10 @@ public struct CoKeConfig: Sendable, Codable, Equatable {
     public var beta: Float = 1
     /// Hidden width of the predictor (nil: the backbone's feature width, as the authors' dim_mlp).
     public var predictorWidth: Int?
+    /// When true, a BatchNorm1d(D) on the encoder's output before the assignment, the loss and
+    /// the predictor, as the authors' encoder ends in one (`--coke-encoder-norm`; nil: off, and
+    /// what configurations written before the option decode to).
+    public var encoderNorm: Bool?
 
     /// The defaults.
     public init() {}
@@ -42,6 +46,40 @@ public struct CoKeConfig: Sendable, Codable, Equatable {
     /// make the predictor allocate without bound (a forged width of 2⁴⁰ asked for 64 TB; found
     /// through Fuzz/).
     public static let maxPredictorWidth = 65_536
+}
+
+/// CoKe's layers: the optional batch norm on the encoder's output (`encoder_norm`, [D]) and the
+/// predictor under it.
+public final class CoKeLayers: Layer {
+    /// BatchNorm1d(D) on the encoder's output, when `CoKeConfig.encoderNorm` is set.
+    public let encoderNorm: BatchNorm2d?
+    /// The predictor MLP.
+    public let predictor: CoKePredictor
+
+    /// The predictor, and the encoder's batch norm when `encoderNorm`.
+    public init(dimension: Int, hidden: Int, encoderNorm: Bool, seed: UInt64) {
+        self.encoderNorm = encoderNorm ? BatchNorm2d(dimension) : nil
+        predictor = CoKePredictor(dimension: dimension, hidden: hidden, seed: seed)
+    }
+
+    /// The encoder's output x: [B, D] through the batch norm (training mode), or x itself.
+    public func normalizeEncoder(_ x: Tensor) throws -> Tensor {
+        guard let encoderNorm else { return x }
+        let (b, d) = (x.shape[0], x.shape[1])
+        return try Tensor.reshape(encoderNorm(Tensor.reshape(x, [b, d, 1, 1]), training: true), [b, d])
+    }
+
+    /// Weights and biases of every layer (the predictor's names carry their own prefix).
+    public var namedParameters: [(String, Tensor)] { prefixed("encoder_norm", encoderNorm?.namedParameters ?? []) + predictor.namedParameters }
+    /// The batch norms' running statistics.
+    public var namedBuffers: [(String, Tensor)] { prefixed("encoder_norm", encoderNorm?.namedBuffers ?? []) + predictor.namedBuffers }
+    /// The batch norms' `num_batches_tracked`.
+    public var namedCounters: [(String, Int)] { prefixed("encoder_norm", encoderNorm?.namedCounters ?? []) + predictor.namedCounters }
+    /// Sets `encoder_norm.num_batches_tracked` or the predictor's counter.
+    public func setCounter(_ name: String, _ value: Int) {
+        let prefix = "encoder_norm."
+        if name.hasPrefix(prefix) { encoderNorm?.setCounter(String(name.dropFirst(prefix.count)), value) } else { predictor.setCounter(name, value) }
+    }
 }
 
 /// CoKe's predictor, Linear(D, H) → BatchNorm1d(H) → ReLU → Linear(H, D), under the authors'
@@ -93,9 +131,12 @@ public final class CoKe: TrainingMethod {
     public let config: CoKeConfig
     /// One clustering state per head.
     public private(set) var heads: [ConstrainedClusters]
-    /// The predictor MLP.
-    public let predictor: CoKePredictor
+    /// The predictor MLP and the optional batch norm on the encoder's output.
+    public let layers: CoKeLayers
     private let datasetSize: Int
+    /// The last batch's encoder output after the batch norm, [B, D], which `finishStep` moves
+    /// the centres with (empty without the norm: it uses the features it is given).
+    private var lastNormalizedOutputs: [Float] = []
 
     /// A method for `datasetSize` images of `dimension`-wide outputs; `backboneWidth` is the
     /// predictor's default hidden width.
@@ -105,7 +146,8 @@ public final class CoKe: TrainingMethod {
         self.datasetSize = datasetSize
         var generator = SeededGenerator(seed: seed, streams: [0x434F_4B45])   // "COKE"
         heads = config.clusters.map { ConstrainedClusters(clusterCount: $0, dimension: dimension, datasetSize: datasetSize, generator: &generator) }
-        predictor = CoKePredictor(dimension: dimension, hidden: config.predictorWidth ?? backboneWidth, seed: seed)
+        layers = CoKeLayers(dimension: dimension, hidden: config.predictorWidth ?? backboneWidth,
+                            encoderNorm: config.encoderNorm ?? false, seed: seed)
     }
 
     /// The registry's constructor.
@@ -122,8 +164,8 @@ public final class CoKe: TrainingMethod {
     /// No memory bank: the monitor recomputes training features.
     public var memoryBank: MemoryBank? { nil }
 
-    /// The predictor.
-    public var module: MethodModule? { MethodModule(layer: predictor) }
+    /// The predictor (and the encoder's batch norm).
+    public var module: MethodModule? { MethodModule(layer: layers) }
 
     /// Nothing is trained in the first epoch, where the first centres form.
     public func learningRateScale(epoch: Int) -> Float { epoch == 1 ? 0 : 1 }
@@ -134,17 +176,28 @@ public final class CoKe: TrainingMethod {
         let d = heads[0].dimension
         let b = try validateBatch(features: features, indices: indices, dimension: d, datasetSize: datasetSize)
         let x = try Tensor(shape: [b, d], values: features, requiresGrad: true)
-        let p = try predictor(x)
-        let xp = l2NormalizeRows(features, rows: b, dimension: d).v
+        // y: [B, D], the encoder's output as the method sees it (x itself without the norm).
+        let y = try layers.normalizeEncoder(x)
+        let encoded = layers.encoderNorm == nil ? features : y.toArray()
+        if layers.encoderNorm != nil { lastNormalizedOutputs = encoded }
+        let p = try layers.predictor(y)
+        let xp = l2NormalizeRows(encoded, rows: b, dimension: d).v
         // Each head's assignment is row by row (centres plus duals), so this rank's rows of the
         // global batch's assignment; the duals and centres move in `finishStep`.
         let labels = heads.map { $0.assign(xp) }
         let targets = epoch == 1 ? labels : heads.map { head in indices.map { head.assignments[$0] } }
-        let out = CoKeLoss.evaluate(encoder: features, predictor: p.toArray(), heads: heads, targets: targets,
+        let out = CoKeLoss.evaluate(encoder: encoded, predictor: p.toArray(), heads: heads, targets: targets,
                                     temperature: config.temperature, beta: config.beta)
-        try backpropagate(p, gradient: out.gradPredictor)
-        let throughPredictor = x.grad?.toArray() ?? [Float](repeating: 0, count: b * d)
-        let gradient = zip(out.gradEncoder, throughPredictor).map { $0 + $1 }
+        let gradient: [Float]
+        if layers.encoderNorm == nil {
+            try backpropagate([p], gradients: [out.gradPredictor])
+            let throughPredictor = x.grad?.toArray() ?? [Float](repeating: 0, count: b * d)
+            gradient = zip(out.gradEncoder, throughPredictor).map { $0 + $1 }
+        } else {
+            // Both terms reach x through the batch norm: dL/dy from the loss and from the predictor.
+            try backpropagate([p, y], gradients: [out.gradPredictor, out.gradEncoder])
+            gradient = x.grad?.toArray() ?? [Float](repeating: 0, count: b * d)
+        }
         // Records [B, H]: row r holds sample r's label under each head.
         let records = (0..<b).flatMap { r in labels.map { $0[r] } }
         return MethodLoss(loss: out.loss, terms: [out.loss], gradient: gradient, records: records)
@@ -161,7 +214,7 @@ public final class CoKe: TrainingMethod {
         guard records.count == b * h else {
             throw MethodsError.invalidInput("CoKe: \(records.count) records for a batch of \(b) and \(h) heads")
         }
-        let xp = l2NormalizeRows(features, rows: b, dimension: d).v
+        let xp = l2NormalizeRows(try encoderOutputs(features), rows: b, dimension: d).v
         var changed = 0
         for j in heads.indices {
             let labels = (0..<b).map { records[$0 * h + j] }
@@ -170,6 +223,18 @@ public final class CoKe: TrainingMethod {
             for (i, label) in zip(indices, labels) { heads[j].assignments[i] = label }
         }
         return ["labels_changed": Double(changed), "labels_seen": Double(b)]
+    }
+
+    /// The encoder outputs the centres move with: `features` itself, or with the encoder's batch
+    /// norm, the last batch's normalised outputs (one process only: another rank's rows never
+    /// pass through this process's norm).
+    private func encoderOutputs(_ features: [Float]) throws -> [Float] {
+        guard layers.encoderNorm != nil else { return features }
+        guard lastNormalizedOutputs.count == features.count else {
+            throw MethodsError.invalidInput("--coke-encoder-norm trains on one process only: the step's batch has \(features.count) "
+                                            + "values, this process normalised \(lastNormalizedOutputs.count)")
+        }
+        return lastNormalizedOutputs
     }
 
     /// The centres start random (the authors'); nothing to take from the initial network.
@@ -234,10 +299,10 @@ public final class CoKe: TrainingMethod {
     }
 }
 
-/// Backpropagates dL/dy (`gradient`, y's shape) from a tensor computed outside the loss, so
-/// that the layers and leaves under y accumulate their gradients.
-func backpropagate(_ y: Tensor, gradient: [Float]) throws {
-    let g = try Tensor(shape: y.shape, values: gradient)
-    let root = Tensor.custom(value: Tensor.full([1], 0), inputs: [y]) { _ in [g] }
+/// Backpropagates dL/dy_i (`gradients[i]`, y_i's shape) from tensors computed outside the loss,
+/// so that the layers and leaves under them accumulate their gradients.
+func backpropagate(_ outputs: [Tensor], gradients: [[Float]]) throws {
+    let g = try zip(outputs, gradients).map { try Tensor(shape: $0.shape, values: $1) }
+    let root = Tensor.custom(value: Tensor.full([1], 0), inputs: outputs) { _ in g }
     try root.backward()
 }

@@ -73,13 +73,15 @@ struct CoKeFixtures: Decodable {
         }
     }
 
-    /// CoKe's dL/df includes the predictor's backward pass: central differences of the whole
-    /// loss through a fresh predictor (float32, loose tolerance), with state frozen by copying.
-    @Test func gradientThroughThePredictorMatchesFiniteDifferences() throws {
+    /// CoKe's dL/df includes the predictor's backward pass (and the encoder norm's, when on):
+    /// central differences of the whole loss through fresh layers (float32, loose tolerance).
+    @Test(arguments: [false, true])
+    func gradientThroughThePredictorMatchesFiniteDifferences(encoderNorm: Bool) throws {
         var options = CoKeConfig()
         options.clusters = [3]
         options.beta = 0.5
         options.predictorWidth = 6
+        options.encoderNorm = encoderNorm   // with it, both terms also pass through the batch norm
         let f: [Float] = [0.3, -1.2, 0.5, 0.9, 0.1, -0.4, 1.1, 0.2, -0.7, 0.6, 0.8, -0.3]   // [4, 3]
         func fresh() throws -> CoKe { try CoKe(config: options, datasetSize: 4, dimension: 3, backboneWidth: 6, seed: 3) }
         let analytic = try fresh().computeLoss(features: f, indices: [0, 1, 2, 3], epoch: 1).gradient

@@ -9,9 +9,10 @@ import Testing
 /// their layers reach the checkpoint, a resumed run is bit-identical, and the options and
 /// combinations that cannot work are refused before training.
 @Suite(.serialized) struct MethodTrainingTests {
+    /// A tiny run of `method`; "coke-encoder-norm" is CoKe with `--coke-encoder-norm`.
     func config(_ method: String) -> TrainingConfig {
         var c = shapesConfig(images: 384, epochs: 2)
-        c.method = method
+        c.method = method == "coke-encoder-norm" ? "coke" : method
         c.knnEvery = 0
         c.checkpointEverySteps = 2
         var odc = ODCConfig()
@@ -22,6 +23,7 @@ import Testing
         options.odc = odc
         var coke = CoKeConfig()
         coke.clusters = [6, 10]
+        coke.encoderNorm = method == "coke-encoder-norm" ? true : nil
         options.coke = coke
         c.methodOptions = options
         return c
@@ -34,12 +36,13 @@ import Testing
         return a
     }
 
-    @Test(arguments: ["odc", "coke", "supervised"]) func resumeIsBitIdentical(method: String) throws {
+    @Test(arguments: ["odc", "coke", "coke-encoder-norm", "supervised"]) func resumeIsBitIdentical(method: String) throws {
         let reference = temporaryRunDirectory("\(method)-reference")
         defer { try? FileManager.default.removeItem(at: reference) }
         _ = try Trainer(config: config(method), runDirectory: reference, resume: false).run()
         let expected = try finalState(reference)
         #expect(expected.names.contains { $0.hasPrefix("method_module.") }, "the method's layers are in the checkpoint")
+        #expect(expected.names.contains("method_module.encoder_norm.running_mean") == (method == "coke-encoder-norm"))
         let run = temporaryRunDirectory("\(method)-resumed")
         defer { try? FileManager.default.removeItem(at: run) }
         var steps = 0
