@@ -5,21 +5,25 @@
 # clock with each η, one fold (sketch unseen, as bench/pacs_screen.sh), seed 0, then scored on the
 # 10 % of the source images held out for validation: the kNN monitor (metrics.jsonl) and the UDG
 # probe with --score-on source-validation (eval-udg-sourceval.json). The target is not read.
+# Every η collapsed the features, so the authors' batch norm at the end of the encoder
+# (--coke-encoder-norm, which invprop's projection head lacks) is screened the same way: "20+norm".
 # Run it with nothing else on the machine: the budget is the clock.
 #
-#   bench/pacs_coke_screen.sh PACS_DIR "ETAS" [MINUTES]      e.g. "2.5 0.5"; MINUTES default 10
+#   bench/pacs_coke_screen.sh PACS_DIR "SETTINGS" [MINUTES]    e.g. "2.5 0.5" or "20+norm"; MINUTES default 10
 #   python3 scripts/pacs_table.py --coke-screen
 set -euo pipefail
 invprop=${INVPROP:-.build/release/invprop}
-usage="usage: bench/pacs_coke_screen.sh PACS_DIR \"ETAS\" [MINUTES]"
-data=${1:?$usage}; etas=${2:?$usage}; minutes=${3:-10}
+usage="usage: bench/pacs_coke_screen.sh PACS_DIR \"SETTINGS\" [MINUTES]"
+data=${1:?$usage}; settings=${2:?$usage}; minutes=${3:-10}
 mkdir -p runs/pacs-screen bench/results/pacs-screen
-for eta in $etas; do
-  out=runs/pacs-screen/coke-eta$eta
+for setting in $settings; do
+  eta=${setting%+norm}
+  norm=(); [ "$eta" != "$setting" ] && norm=(--coke-encoder-norm)
+  out=runs/pacs-screen/coke-eta$eta${norm:+-norm}
   start=$(date +%s.%N)
   # The same settings as bench/pacs_udg.sh's runs; --epochs only caps the run, the clock ends it.
   "$invprop" train --dataset pacs --data-dir "$data" --target-domain sketch --image-size 64 --width 0.25 --seed 0 \
-      --method coke --coke-dual-lr "$eta" --epochs 400 --max-minutes "$minutes" --knn-every 1000 --output "$out"
+      --method coke --coke-dual-lr "$eta" "${norm[@]}" --epochs 400 --max-minutes "$minutes" --knn-every 1000 --output "$out"
   "$invprop" eval udg "$out" --lr 0.3 --score-on source-validation
   end=$(date +%s.%N)
   line="$(date -u +%FT%TZ) $out $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs): $(echo "$end - $start" | bc) s"

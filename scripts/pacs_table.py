@@ -13,8 +13,8 @@ Standard library only.
     python3 scripts/pacs_table.py --finetune-screen [RUNS_DIR]
         the same for the fine-tuning settings of bench/pacs_finetune_screen.sh (RUN/finetune-screen/SETTING.json).
     python3 scripts/pacs_table.py --coke-screen [SCREEN_DIR]       (default bench/results/pacs-screen)
-        CoKe's dual step η (bench/pacs_coke_screen.sh): per η, what the run's last epoch logged and the
-        source-validation probe (SCREEN_DIR/coke-etaETA/{metrics.jsonl,eval-udg-sourceval.json}).
+        CoKe's dual step η and encoder norm (bench/pacs_coke_screen.sh): per setting, what the run's last epoch logged and the
+        source-validation probe (SCREEN_DIR/coke-etaETA[-norm]/{metrics.jsonl,eval-udg-sourceval.json}).
 """
 import glob, json, os, re, statistics, sys
 
@@ -98,7 +98,10 @@ def coke_screen(root):
     """Per CoKe η: the last epoch's loss, labels_changed and validation kNN (the runs score it only there), and the source-validation probe."""
     rows = []
     for path in glob.glob(os.path.join(root, "coke-eta*")):
-        eta = float(os.path.basename(path)[len("coke-eta"):])
+        match = re.fullmatch(r"coke-eta([\d.]+)(-norm)?", os.path.basename(path))
+        if not match:
+            continue
+        eta = match[1] + (" + encoder norm" if match[2] else "")
         epochs = [json.loads(line) for line in open(os.path.join(path, "metrics.jsonl")) if line.strip()]
         result = json.load(open(os.path.join(path, "eval-udg-sourceval.json")))
         if result.get("scoredOn") != "source-validation":
@@ -108,14 +111,14 @@ def coke_screen(root):
         rows.append((eta, epochs[-1], knn, probe))
     if not rows:
         sys.exit(f"no coke-eta* runs under {root}")
-    print("| η | epochs | steps | loss at the end | labels_changed at the end | validation kNN at the end | "
+    print("| η | epochs | steps | loss at the end | labels_changed at the end | health uniformity at the end | validation kNN at the end | "
           + " | ".join(f"probe {p} %" for p in FRACTIONS) + " | probe mean |")
-    print("|---|---|---|---|---|---|" + "---|" * (len(FRACTIONS) + 1))
-    for eta, last, knn, probe in sorted(rows):
+    print("|---|---|---|---|---|---|---|" + "---|" * (len(FRACTIONS) + 1))
+    for eta, last, knn, probe in sorted(rows, key=lambda row: (float(row[0].split()[0]), row[0])):
         cells = [probe.get(p) for p in FRACTIONS]
         mean = statistics.fmean(c for c in cells if c is not None)
-        print(f"| {eta:g} | {last['epoch']} | {last.get('budget_ended_at_step', '–')} | {last['loss']:.3f} | "
-              f"{last.get('labels_changed', float('nan')):.3f} | {knn[-1]:.2f} | "
+        print(f"| {eta} | {last['epoch']} | {last.get('budget_ended_at_step', '–')} | {last['loss']:.3f} | "
+              f"{last.get('labels_changed', float('nan')):.3f} | {last.get('health_uniformity', float('nan')):.2f} | {knn[-1]:.2f} | "
               + " | ".join("–" if c is None else f"{c:.2f}" for c in cells) + f" | {mean:.2f} |")
 
 
