@@ -12,6 +12,9 @@ Standard library only.
         fraction, averaged over the screened runs (RUN/probe-screen/SETTING.json); the target is not read.
     python3 scripts/pacs_table.py --finetune-screen [RUNS_DIR]
         the same for the fine-tuning settings of bench/pacs_finetune_screen.sh (RUN/finetune-screen/SETTING.json).
+    python3 scripts/pacs_table.py --finetune [RUNS_DIR]
+        the fine-tuning columns (bench/pacs_finetune.sh): per run with an eval-udg-finetune.json, its target
+        top-1 per fraction beside the same run's linear probe.
     python3 scripts/pacs_table.py --coke-screen [SCREEN_DIR]       (default bench/results/pacs-screen)
         CoKe's dual step η and encoder norm (bench/pacs_coke_screen.sh): per setting, what the run's last epoch logged and the
         source-validation probe (SCREEN_DIR/coke-etaETA[-norm]/{metrics.jsonl,eval-udg-sourceval.json}).
@@ -122,11 +125,38 @@ def coke_screen(root):
               + " | ".join("–" if c is None else f"{c:.2f}" for c in cells) + f" | {mean:.2f} |")
 
 
+def finetune(root):
+    """Per run with a fine-tuning result: fine-tuned and probed target top-1 at each fraction fine-tuned."""
+    probe, _, _ = load(root)
+    rows = []
+    for path in sorted(glob.glob(os.path.join(root, "*", "eval-udg-finetune.json"))):
+        match = re.fullmatch(r"(\w+?)-(" + "|".join(METHODS) + r")-s(\d+)", os.path.basename(os.path.dirname(path)))
+        if not match:
+            continue
+        result = json.load(open(path))
+        if result.get("scoredOn", "target") != "target" or result["targetDomain"] != match[1]:
+            sys.exit(f"{path}: not scored on its fold's target domain")
+        tuned = {f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]}
+        key = (match[1], match[2], int(match[3]))
+        rows.append((FOLDS.index(key[0]), METHODS.index(key[1]), key, tuned, probe.get(key, {})))
+    if not rows:
+        sys.exit(f"no eval-udg-finetune.json under {root}")
+    fractions = sorted(set.intersection(*(set(r[3]) for r in rows)))
+    print("Target-domain top-1 %, fine-tuned (linear probe of the same run):\n")
+    print("| target | method | seed | " + " | ".join(f"{p} %" for p in fractions) + " |")
+    print("|---|---|---|" + "---|" * len(fractions))
+    for _, _, (fold, method, seed), tuned, probed in sorted(rows):
+        cells = [f"{tuned[p]:.2f} ({probed[p]:.2f})" if p in probed else f"{tuned[p]:.2f}" for p in fractions]
+        print(f"| {fold} | {method} | {seed} | " + " | ".join(cells) + " |")
+
+
 def main():
     if sys.argv[1:2] == ["--probe-screen"]:
         return probe_screen(sys.argv[2] if len(sys.argv) > 2 else "runs/pacs")
     if sys.argv[1:2] == ["--finetune-screen"]:
         return probe_screen(sys.argv[2] if len(sys.argv) > 2 else "runs/pacs", folder="finetune-screen")
+    if sys.argv[1:2] == ["--finetune"]:
+        return finetune(sys.argv[2] if len(sys.argv) > 2 else "bench/results/pacs")
     if sys.argv[1:2] == ["--coke-screen"]:
         return coke_screen(sys.argv[2] if len(sys.argv) > 2 else "bench/results/pacs-screen")
     root = sys.argv[1] if len(sys.argv) > 1 else "bench/results/pacs"
