@@ -11,7 +11,7 @@ Standard library only.
         the probe settings of bench/pacs_probe_screen.sh: source-validation top-1 per setting and
         fraction, averaged over the screened runs (RUN/probe-screen/SETTING.json); the target is not read.
     python3 scripts/pacs_table.py --finetune-screen [RUNS_DIR]
-        the same for the fine-tuning settings of bench/pacs_finetune_screen.sh (RUN/finetune-screen/SETTING.json).
+        the same for the fine-tuning settings of bench/pacs_probe_screen.sh --fine-tune (RUN/finetune-screen/SETTING.json).
     python3 scripts/pacs_table.py --finetune [RUNS_DIR]
         the fine-tuning columns (bench/pacs_finetune.sh): per run with an eval-udg-finetune.json, its target
         top-1 per fraction beside the same run's linear probe.
