@@ -2,7 +2,7 @@
 # The UDG protocol's fine-tuning columns (docs/results.md, "Results on PACS"): each run of
 # bench/pacs_udg.sh fine-tuned on the 1, 5 and 10 % label fractions with the setting chosen on
 # source validation (bench/pacs_probe_screen.sh --fine-tune: backbone and classifier at lr 0.05), scored on
-# the target domain. 100 % is left out: it costs ten times the other three together.
+# the target domain. 100 % is left out: it has about six times the images of the other three together.
 # Run it with nothing else on the machine if its seconds are to be quoted.
 #
 #   bench/pacs_finetune.sh RUN...     e.g. runs/pacs/cartoon-invp-s2; results: RUN/eval-udg-finetune.json,

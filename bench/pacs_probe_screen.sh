@@ -13,7 +13,7 @@ usage="usage: bench/pacs_probe_screen.sh [--fine-tune] RUN..."
 if [ "${1:-}" = --fine-tune ]; then
   shift
   folder=finetune-screen
-  # Fine-tuning on 1, 5 and 10 % only: 100 % costs ten times the other three together.
+  # Fine-tuning on 1, 5 and 10 % only: 100 % has about six times the images of the other three together.
   common=(--fine-tune --fractions 1,5,10)
   # name:options. The recipe eval semisup takes from the InvP paper (backbone 0.0012, classifier
   # ×50 = 0.06); then the backbone faster with the classifier's rate kept near 0.1, and one rate
