@@ -178,7 +178,7 @@ public final class CoKe: TrainingMethod {
         let x = try Tensor(shape: [b, d], values: features, requiresGrad: true)
         // y: [B, D], the encoder's output as the method sees it (x itself without the norm).
         let y = try layers.normalizeEncoder(x)
-        let encoded = layers.encoderNorm == nil ? features : y.toArray()
+        let encoded = y.toArray()
         if layers.encoderNorm != nil { lastNormalizedOutputs = encoded }
         let p = try layers.predictor(y)
         let xp = l2NormalizeRows(encoded, rows: b, dimension: d).v
@@ -188,16 +188,9 @@ public final class CoKe: TrainingMethod {
         let targets = epoch == 1 ? labels : heads.map { head in indices.map { head.assignments[$0] } }
         let out = CoKeLoss.evaluate(encoder: encoded, predictor: p.toArray(), heads: heads, targets: targets,
                                     temperature: config.temperature, beta: config.beta)
-        let gradient: [Float]
-        if layers.encoderNorm == nil {
-            try backpropagate([p], gradients: [out.gradPredictor])
-            let throughPredictor = x.grad?.toArray() ?? [Float](repeating: 0, count: b * d)
-            gradient = zip(out.gradEncoder, throughPredictor).map { $0 + $1 }
-        } else {
-            // Both terms reach x through the batch norm: dL/dy from the loss and from the predictor.
-            try backpropagate([p, y], gradients: [out.gradPredictor, out.gradEncoder])
-            gradient = x.grad?.toArray() ?? [Float](repeating: 0, count: b * d)
-        }
+        // dL/dx: the loss's own term at y and the predictor's, both through the norm when there is one.
+        try backpropagate([p, y], gradients: [out.gradPredictor, out.gradEncoder])
+        let gradient = x.grad?.toArray() ?? [Float](repeating: 0, count: b * d)
         // Records [B, H]: row r holds sample r's label under each head.
         let records = (0..<b).flatMap { r in labels.map { $0[r] } }
         return MethodLoss(loss: out.loss, terms: [out.loss], gradient: gradient, records: records)
