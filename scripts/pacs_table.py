@@ -95,6 +95,13 @@ def probe_screen(root, folder="probe-screen"):
         l = losses.get(setting) or [float("nan")]
         print(f"| {setting} | " + " | ".join(f"{c:.2f}" for c in cells)
               + f" | {statistics.fmean(cells):.2f} | {min(l):.2f}–{statistics.median(l):.2f}–{max(l):.2f} |")
+    # The same runs' linear probe on the same held-out images, for comparison, where it was kept.
+    probes = [os.path.join(root, r, "eval-udg-sourceval.json") for r in runs]
+    if folder != "probe-screen" and all(os.path.exists(path) for path in probes):
+        scores = [{f["percent"]: 100 * f["accuracy"]["top1"] for f in json.load(open(path))["fractions"]} for path in probes]
+        cells = [statistics.fmean(score[p] for score in scores) for p in fractions]
+        print("| linear probe, lr 0.3 (eval-udg-sourceval.json) | " + " | ".join(f"{c:.2f}" for c in cells)
+              + f" | {statistics.fmean(cells):.2f} | – |")
 
 
 def coke_screen(root):
@@ -145,9 +152,17 @@ def finetune(root):
     print("Target-domain top-1 %, fine-tuned (linear probe of the same run):\n")
     print("| target | method | seed | " + " | ".join(f"{p} %" for p in fractions) + " |")
     print("|---|---|---|" + "---|" * len(fractions))
+    def cell(tuned, probed):
+        return f"{tuned:.2f} ({probed:.2f})" if probed is not None else f"{tuned:.2f}"
     for _, _, (fold, method, seed), tuned, probed in sorted(rows):
-        cells = [f"{tuned[p]:.2f} ({probed[p]:.2f})" if p in probed else f"{tuned[p]:.2f}" for p in fractions]
-        print(f"| {fold} | {method} | {seed} | " + " | ".join(cells) + " |")
+        print(f"| {fold} | {method} | {seed} | " + " | ".join(cell(tuned[p], probed.get(p)) for p in fractions) + " |")
+    folds = sorted({key[0] for _, _, key, _, _ in rows}, key=FOLDS.index)
+    for method in sorted({key[1] for _, _, key, _, _ in rows}, key=METHODS.index):
+        mine = [(tuned, probed) for _, _, key, tuned, probed in rows if key[1] == method]
+        if len(folds) < 2 or len(mine) != len(folds) or any(not all(p in probed for p in fractions) for _, probed in mine):
+            continue
+        cells = [cell(statistics.fmean(t[p] for t, _ in mine), statistics.fmean(q[p] for _, q in mine)) for p in fractions]
+        print(f"| mean of {len(folds)} folds | {method} | – | " + " | ".join(cells) + " |")
 
 
 def main():
