@@ -7,7 +7,10 @@
 #
 #   bench/pacs_udg.sh PACS_DIR "FOLDS" "METHODS" "SEEDS" [MINUTES]
 #     FOLDS    target domains, e.g. "art_painting cartoon photo sketch"
-#     METHODS  invp, npid, darling, odc, coke (any --method); supervised, the reference trained with
+#     METHODS  invp, npid, darling, odc, coke (any --method); coke-norm, CoKe with --coke-encoder-norm
+#              (its seed 0 is bench/pacs_coke_screen.sh's "20+norm" run of the fold where that exists:
+#              the same pre-training, probed on the target only after the screen chose it);
+#              supervised, the reference trained with
 #              the source images' labels for the same minutes; or untrained: the initial network
 #              (one step at a learning rate of 1e-9, so its weights are the seed's initialisation and
 #              batch norm has seen one batch), probed like the others
@@ -27,8 +30,14 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 pretrain() {
   local fold=$1 method=$2 seed=$3 out=$4
   local common=(--dataset pacs --data-dir "$data" --target-domain "$fold" --image-size 64 --width 0.25 --seed "$seed" --output "$out")
+  local screened=runs/pacs-screen/$fold-coke-eta20-norm
   if [ "$method" = untrained ]; then
     "$invprop" train "${common[@]}" --method invp --epochs 1 --max-steps 1 --lr 1e-9 --knn-every 1
+  elif [ "$method" = coke-norm ] && [ "$seed" = 0 ] && [ "$minutes" = 10 ] && [ -e "$screened/metrics.jsonl" ]; then
+    rm -rf "$out"; cp -r "$screened" "$out"
+    origin=" (pre-trained by bench/pacs_coke_screen.sh as $screened)"
+  elif [ "$method" = coke-norm ]; then
+    "$invprop" train "${common[@]}" --method coke --coke-encoder-norm --epochs 400 --max-minutes "$minutes" --knn-every 1000
   else
     # --epochs only caps the run; the clock ends it and the cosine schedule decays with the clock.
     "$invprop" train "${common[@]}" --method "$method" --epochs 400 --max-minutes "$minutes" --knn-every 1000
@@ -47,13 +56,13 @@ keep() {
 for fold in $folds; do
   for method in $methods; do
     for seed in $seeds; do
-      start=$(date +%s.%N)
+      start=$(date +%s.%N); origin=""
       out=runs/pacs/$fold-$method-s$seed
       pretrain "$fold" "$method" "$seed" "$out"
       # The probe's learning rate chosen on source validation (bench/pacs_probe_screen.sh).
       "$invprop" eval udg "$out" --lr 0.3
       end=$(date +%s.%N)
-      line="$(date -u +%FT%TZ) $fold $method s$seed $cpu: $(echo "$end - $start" | bc) s (pre-training and probe)"
+      line="$(date -u +%FT%TZ) $fold $method s$seed $cpu: $(echo "$end - $start" | bc) s (pre-training and probe)$origin"
       echo "$line" >> runs/pacs/wall.log
       keep "$out" "$line"
     done

@@ -16,13 +16,13 @@ Standard library only.
         the fine-tuning columns (bench/pacs_finetune.sh): per run with an eval-udg-finetune.json, its target
         top-1 per fraction beside the same run's linear probe.
     python3 scripts/pacs_table.py --coke-screen [SCREEN_DIR]       (default bench/results/pacs-screen)
-        CoKe's dual step η and encoder norm (bench/pacs_coke_screen.sh): per setting, what the run's last epoch logged and the
-        source-validation probe (SCREEN_DIR/coke-etaETA[-norm]/{metrics.jsonl,eval-udg-sourceval.json}).
+        CoKe's dual step η and encoder norm (bench/pacs_coke_screen.sh): per fold and setting, what the run's last epoch logged
+        and the source-validation probe (SCREEN_DIR/FOLD-coke-etaETA[-norm]/{metrics.jsonl,eval-udg-sourceval.json}).
 """
 import glob, json, os, re, statistics, sys
 
 FOLDS = ["art_painting", "cartoon", "photo", "sketch"]
-METHODS = ["untrained", "invp", "npid", "darling", "odc", "coke", "supervised"]
+METHODS = ["untrained", "invp", "npid", "darling", "odc", "coke", "coke-norm", "supervised"]
 FRACTIONS = [1, 5, 10, 100]
 
 
@@ -105,31 +105,45 @@ def probe_screen(root, folder="probe-screen"):
 
 
 def coke_screen(root):
-    """Per CoKe η: the last epoch's loss, labels_changed and validation kNN (the runs score it only there), and the source-validation probe."""
+    """Per fold and CoKe setting: the last epoch's loss, labels_changed, uniformity and validation kNN, and the source-validation
+    probe; then each setting's mean over the folds screened with every setting."""
     rows = []
-    for path in glob.glob(os.path.join(root, "coke-eta*")):
-        match = re.fullmatch(r"coke-eta([\d.]+)(-norm)?", os.path.basename(path))
+    for path in glob.glob(os.path.join(root, "*-coke-eta*")):
+        match = re.fullmatch(r"(\w+?)-coke-eta([\d.]+)(-norm)?", os.path.basename(path))
         if not match:
             continue
-        eta = match[1] + (" + encoder norm" if match[2] else "")
+        setting = match[2] + (" + encoder norm" if match[3] else "")
         epochs = [json.loads(line) for line in open(os.path.join(path, "metrics.jsonl")) if line.strip()]
         result = json.load(open(os.path.join(path, "eval-udg-sourceval.json")))
-        if result.get("scoredOn") != "source-validation":
-            sys.exit(f"{path}: the probe was not scored on source validation")
+        if result.get("scoredOn") != "source-validation" or result["targetDomain"] != match[1]:
+            sys.exit(f"{path}: the probe was not scored on the source validation of fold {match[1]}")
         probe = {f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]}
         knn = [e["knn_recomputed_top1"] for e in epochs if e.get("monitor_split") == "validation" and "knn_recomputed_top1" in e]
-        rows.append((eta, epochs[-1], knn, probe))
+        rows.append((FOLDS.index(match[1]), float(match[2]), setting, match[1], epochs[-1], knn, probe))
     if not rows:
-        sys.exit(f"no coke-eta* runs under {root}")
-    print("| η | epochs | steps | loss at the end | labels_changed at the end | health uniformity at the end | validation kNN at the end | "
-          + " | ".join(f"probe {p} %" for p in FRACTIONS) + " | probe mean |")
-    print("|---|---|---|---|---|---|---|" + "---|" * (len(FRACTIONS) + 1))
-    for eta, last, knn, probe in sorted(rows, key=lambda row: (float(row[0].split()[0]), row[0])):
+        sys.exit(f"no FOLD-coke-eta* runs under {root}")
+    print("| unseen fold | η | epochs | steps | loss at the end | labels_changed at the end | health uniformity at the end | "
+          "validation kNN at the end | " + " | ".join(f"probe {p} %" for p in FRACTIONS) + " | probe mean |")
+    print("|---|---|---|---|---|---|---|---|" + "---|" * (len(FRACTIONS) + 1))
+    means = {}
+    for _, _, setting, fold, last, knn, probe in sorted(rows, key=lambda row: row[:3]):
         cells = [probe.get(p) for p in FRACTIONS]
         mean = statistics.fmean(c for c in cells if c is not None)
-        print(f"| {eta} | {last['epoch']} | {last.get('budget_ended_at_step', '–')} | {last['loss']:.3f} | "
+        means.setdefault(setting, {})[fold] = mean
+        print(f"| {fold} | {setting} | {last['epoch']} | {last.get('budget_ended_at_step', '–')} | {last['loss']:.3f} | "
               f"{last.get('labels_changed', float('nan')):.3f} | {last.get('health_uniformity', float('nan')):.2f} | {knn[-1]:.2f} | "
               + " | ".join("–" if c is None else f"{c:.2f}" for c in cells) + f" | {mean:.2f} |")
+    # The settings screened on more than one fold, compared on the folds they share.
+    spread_settings = {setting: folds for setting, folds in means.items() if len(folds) > 1}
+    shared = set.intersection(*(set(folds) for folds in spread_settings.values())) if spread_settings else set()
+    if len(shared) > 1:
+        print(f"\nSource-validation probe mean over the folds screened with each of these settings "
+              f"({', '.join(sorted(shared, key=FOLDS.index))}):\n")
+        print("| η | probe mean | " + " | ".join(sorted(shared, key=FOLDS.index)) + " |")
+        print("|---|---|" + "---|" * len(shared))
+        for setting, folds in sorted(spread_settings.items(), key=lambda item: (float(item[0].split()[0]), item[0])):
+            print(f"| {setting} | {statistics.fmean(folds[f] for f in shared):.2f} | "
+                  + " | ".join(f"{folds[f]:.2f}" for f in sorted(shared, key=FOLDS.index)) + " |")
 
 
 def finetune(root):
