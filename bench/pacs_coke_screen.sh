@@ -9,6 +9,8 @@
 # the encoder (--coke-encoder-norm, which invprop's projection head lacks) is screened the same way:
 # "20+norm". The default setting, "20", is exactly bench/pacs_udg.sh's coke run at seed 0: where
 # runs/pacs/FOLD-coke-s0 exists it is scored as it is instead of being trained again.
+# The rule for the table, fixed before "20 20+norm" ran on the other three folds: CoKe's row uses the
+# setting whose source-validation probe, averaged over the fractions and the four folds, is higher.
 # Run it with nothing else on the machine: the budget is the clock.
 #
 #   bench/pacs_coke_screen.sh PACS_DIR "SETTINGS" [MINUTES] [FOLD]   e.g. "2.5 0.5" or "20 20+norm"; MINUTES default 10
