@@ -14,7 +14,8 @@ Standard library only.
         the same for the fine-tuning settings of bench/pacs_probe_screen.sh --fine-tune (RUN/finetune-screen/SETTING.json).
     python3 scripts/pacs_table.py --finetune [RUNS_DIR]
         the fine-tuning columns (bench/pacs_finetune.sh): per run with an eval-udg-finetune.json, its target
-        top-1 per fraction beside the same run's linear probe.
+        top-1 per fraction beside the same run's linear probe; then each method's mean over the folds every
+        fine-tuned method has, and over the four folds where it has them.
     python3 scripts/pacs_table.py --coke-screen [SCREEN_DIR]       (default bench/results/pacs-screen)
         CoKe's dual step η and encoder norm (bench/pacs_coke_screen.sh): per fold and setting, what the run's last epoch logged
         and the source-validation probe (SCREEN_DIR/FOLD-coke-etaETA[-norm]/{metrics.jsonl,eval-udg-sourceval.json}).
@@ -170,13 +171,24 @@ def finetune(root):
         return f"{tuned:.2f} ({probed:.2f})" if probed is not None else f"{tuned:.2f}"
     for _, _, (fold, method, seed), tuned, probed in sorted(rows):
         print(f"| {fold} | {method} | {seed} | " + " | ".join(cell(tuned[p], probed.get(p)) for p in fractions) + " |")
-    folds = sorted({key[0] for _, _, key, _, _ in rows}, key=FOLDS.index)
-    for method in sorted({key[1] for _, _, key, _, _ in rows}, key=METHODS.index):
-        mine = [(tuned, probed) for _, _, key, tuned, probed in rows if key[1] == method]
-        if len(folds) < 2 or len(mine) != len(folds) or any(not all(p in probed for p in fractions) for _, probed in mine):
-            continue
-        cells = [cell(statistics.fmean(t[p] for t, _ in mine), statistics.fmean(q[p] for _, q in mine)) for p in fractions]
-        print(f"| mean of {len(folds)} folds | {method} | – | " + " | ".join(cells) + " |")
+    # Mean rows: over the folds every fine-tuned method has (a like-for-like comparison), and over
+    # all four folds for the methods that have them; a method's seeds of a fold are averaged first.
+    by_method = {}
+    for _, _, (fold, method, _), tuned, probed in rows:
+        by_method.setdefault(method, {}).setdefault(fold, []).append((tuned, probed))
+    common = sorted(set.intersection(*(set(folds) for folds in by_method.values())), key=FOLDS.index)
+    for folds in ([common] if 1 < len(common) < len(FOLDS) else []) + [FOLDS]:
+        label = "mean of four folds" if folds == FOLDS else "mean of " + " and ".join(folds)
+        for method in sorted(by_method, key=METHODS.index):
+            if not all(f in by_method[method] for f in folds):
+                continue
+            runs = [by_method[method][f] for f in folds]
+            if any(p not in probed for fold in runs for _, probed in fold for p in fractions):
+                continue
+            def fold_mean(p, which):  # which: 0 fine-tuned, 1 probed
+                return statistics.fmean(statistics.fmean(pair[which][p] for pair in fold) for fold in runs)
+            cells = [cell(fold_mean(p, 0), fold_mean(p, 1)) for p in fractions]
+            print(f"| {label} | {method} | – | " + " | ".join(cells) + " |")
 
 
 def main():
