@@ -35,7 +35,7 @@ pretrain() {
     "$invprop" train "${common[@]}" --method invp --epochs 1 --max-steps 1 --lr 1e-9 --knn-every 1
   elif [ "$method" = coke-norm ] && [ "$seed" = 0 ] && [ "$minutes" = 10 ] && [ -e "$screened/metrics.jsonl" ]; then
     rm -rf "$out"; cp -r "$screened" "$out"
-    origin="; probe only, pre-trained by bench/pacs_coke_screen.sh as $screened"
+    origin="probe only, pre-trained by bench/pacs_coke_screen.sh as $screened"
   elif [ "$method" = coke-norm ]; then
     "$invprop" train "${common[@]}" --method coke --coke-encoder-norm --epochs 400 --max-minutes "$minutes" --knn-every 1000
   else
@@ -62,7 +62,7 @@ for fold in $folds; do
       # The probe's learning rate chosen on source validation (bench/pacs_probe_screen.sh).
       "$invprop" eval udg "$out" --lr 0.3
       end=$(date +%s.%N)
-      line="$(date -u +%FT%TZ) $fold $method s$seed $cpu: $(echo "$end - $start" | bc) s (pre-training and probe$origin)"
+      line="$(date -u +%FT%TZ) $fold $method s$seed $cpu: $(echo "$end - $start" | bc) s (${origin:-pre-training and probe})"
       echo "$line" >> runs/pacs/wall.log
       keep "$out" "$line"
     done
