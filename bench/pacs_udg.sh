@@ -10,8 +10,8 @@
 #     METHODS  invp, npid, darling, odc, coke (any --method); coke-norm, CoKe with --coke-encoder-norm
 #              (its seed 0 is bench/pacs_coke_screen.sh's "20+norm" run of the fold where that exists:
 #              the same pre-training, probed on the target only after the screen chose it);
-#              supervised, the reference trained with
-#              the source images' labels for the same minutes; or untrained: the initial network
+#              supervised, the reference trained with the source images' labels for the same
+#              minutes; or untrained: the initial network
 #              (one step at a learning rate of 1e-9, so its weights are the seed's initialisation and
 #              batch norm has seen one batch), probed like the others
 #     SEEDS    e.g. "0 1 2";  MINUTES: the pre-training budget (default 10)
@@ -36,11 +36,11 @@ pretrain() {
   elif [ "$method" = coke-norm ] && [ "$seed" = 0 ] && [ "$minutes" = 10 ] && [ -e "$screened/metrics.jsonl" ]; then
     rm -rf "$out"; cp -r "$screened" "$out"
     origin="probe only, pre-trained by bench/pacs_coke_screen.sh as $screened"
-  elif [ "$method" = coke-norm ]; then
-    "$invprop" train "${common[@]}" --method coke --coke-encoder-norm --epochs 400 --max-minutes "$minutes" --knn-every 1000
   else
+    local selected=(--method "$method")
+    [ "$method" = coke-norm ] && selected=(--method coke --coke-encoder-norm)
     # --epochs only caps the run; the clock ends it and the cosine schedule decays with the clock.
-    "$invprop" train "${common[@]}" --method "$method" --epochs 400 --max-minutes "$minutes" --knn-every 1000
+    "$invprop" train "${common[@]}" "${selected[@]}" --epochs 400 --max-minutes "$minutes" --knn-every 1000
   fi
 }
 
