@@ -107,7 +107,7 @@ def probe_screen(root, folder="probe-screen"):
 
 def coke_screen(root):
     """Per fold and CoKe setting: the last epoch's loss, labels_changed, uniformity and validation kNN, and the source-validation
-    probe; then each setting's mean over the folds screened with every setting."""
+    probe; then the settings screened on more than one fold, each averaged over the folds they all share."""
     rows = []
     for path in glob.glob(os.path.join(root, "*-coke-eta*")):
         match = re.fullmatch(r"(\w+?)-coke-eta([\d.]+)(-norm)?", os.path.basename(path))
@@ -182,12 +182,12 @@ def finetune(root):
         for method in sorted(by_method, key=METHODS.index):
             if not all(f in by_method[method] for f in folds):
                 continue
-            runs = [by_method[method][f] for f in folds]
+            runs = [by_method[method][f] for f in folds]  # per fold: the seeds' (fine-tuned, probed) pairs
             if any(p not in probed for fold in runs for _, probed in fold for p in fractions):
                 continue
-            def fold_mean(p, which):  # which: 0 fine-tuned, 1 probed
-                return statistics.fmean(statistics.fmean(pair[which][p] for pair in fold) for fold in runs)
-            cells = [cell(fold_mean(p, 0), fold_mean(p, 1)) for p in fractions]
+            tuned = {p: statistics.fmean(statistics.fmean(t[p] for t, _ in fold) for fold in runs) for p in fractions}
+            probed = {p: statistics.fmean(statistics.fmean(q[p] for _, q in fold) for fold in runs) for p in fractions}
+            cells = [cell(tuned[p], probed[p]) for p in fractions]
             print(f"| {label} | {method} | – | " + " | ".join(cells) + " |")
 
 
