@@ -18,12 +18,15 @@
 #   Runs go to runs/pacs/FOLD-METHOD-sSEED; wall times to runs/pacs/wall.log; each run's result
 #   (eval-udg.json and the last line of metrics.jsonl) is also copied to bench/results/pacs/, which
 #   is committed, so the tables survive the machine (runs/ is not kept between sessions);
+#   PACS_RUNS=runs/pacs-rerun puts a repeat of a run lost with its machine (needed again for its
+#   checkpoint) beside the table's runs instead: runs/pacs-rerun/, bench/results/pacs-rerun/;
 #   `invprop eval udg-table runs/pacs/*-invp-s0` puts a method's folds side by side.
 set -euo pipefail
 invprop=${INVPROP:-.build/release/invprop}
 usage="usage: bench/pacs_udg.sh PACS_DIR \"FOLDS\" \"METHODS\" \"SEEDS\" [MINUTES]"
 data=${1:?$usage}; folds=${2:?$usage}; methods=${3:?$usage}; seeds=${4:?$usage}; minutes=${5:-10}
-mkdir -p runs/pacs
+root=${PACS_RUNS:-runs/pacs}
+mkdir -p "$root"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 
 # Pre-trains one run (by the clock, or the untrained reference's single step).
@@ -46,7 +49,7 @@ pretrain() {
 
 # Copies what scripts/pacs_table.py reads from a run into bench/results/pacs/RUN/.
 keep() {
-  local out=$1 line=$2 kept=bench/results/pacs/$(basename "$1")
+  local out=$1 line=$2 kept=bench/results/$(basename "$root")/$(basename "$1")
   mkdir -p "$kept"
   cp "$out/eval-udg.json" "$kept/"
   tail -n 1 "$out/metrics.jsonl" > "$kept/metrics.jsonl"
@@ -57,13 +60,13 @@ for fold in $folds; do
   for method in $methods; do
     for seed in $seeds; do
       start=$(date +%s.%N); origin=""
-      out=runs/pacs/$fold-$method-s$seed
+      out=$root/$fold-$method-s$seed
       pretrain "$fold" "$method" "$seed" "$out"
       # The probe's learning rate chosen on source validation (bench/pacs_probe_screen.sh).
       "$invprop" eval udg "$out" --lr 0.3
       end=$(date +%s.%N)
       line="$(date -u +%FT%TZ) $fold $method s$seed $cpu: $(echo "$end - $start" | bc) s (${origin:-pre-training and probe})"
-      echo "$line" >> runs/pacs/wall.log
+      echo "$line" >> "$root/wall.log"
       keep "$out" "$line"
     done
   done

@@ -12,10 +12,11 @@ Standard library only.
         fraction, averaged over the screened runs (RUN/probe-screen/SETTING.json); the target is not read.
     python3 scripts/pacs_table.py --finetune-screen [RUNS_DIR]
         the same for the fine-tuning settings of bench/pacs_probe_screen.sh --fine-tune (RUN/finetune-screen/SETTING.json).
-    python3 scripts/pacs_table.py --finetune [RUNS_DIR]
-        the fine-tuning columns (bench/pacs_finetune.sh): per run with an eval-udg-finetune.json, its target
-        top-1 per fraction beside the same run's linear probe; then each method's mean over the folds every
-        fine-tuned method has, and over the four folds where it has them.
+    python3 scripts/pacs_table.py --finetune [RUNS_DIR...]     (default bench/results/pacs and pacs-rerun)
+        the fine-tuning columns (bench/pacs_finetune.sh): per run with an eval-udg-finetune*.json, its target
+        top-1 per fraction beside the same run's linear probe (a run repeated for its checkpoint, in
+        pacs-rerun, marked so); then each method's mean over the folds every fine-tuned method has, and
+        over the four folds where it has them.
     python3 scripts/pacs_table.py --coke-screen [SCREEN_DIR]       (default bench/results/pacs-screen)
         CoKe's dual step η and encoder norm (bench/pacs_coke_screen.sh): per fold and setting, what the run's last epoch logged
         and the source-validation probe (SCREEN_DIR/FOLD-coke-etaETA[-norm]/{metrics.jsonl,eval-udg-sourceval.json}).
@@ -147,47 +148,59 @@ def coke_screen(root):
                   + " | ".join(f"{folds[f]:.2f}" for f in sorted(shared, key=FOLDS.index)) + " |")
 
 
-def finetune(root):
-    """Per run with a fine-tuning result: fine-tuned and probed target top-1 at each fraction fine-tuned."""
-    probe, _, _ = load(root)
-    rows = []
-    for path in sorted(glob.glob(os.path.join(root, "*", "eval-udg-finetune.json"))):
-        match = re.fullmatch(r"(\w+?)-(" + "|".join(METHODS) + r")-s(\d+)", os.path.basename(os.path.dirname(path)))
-        if not match:
-            continue
-        result = json.load(open(path))
-        if result.get("scoredOn", "target") != "target" or result["targetDomain"] != match[1]:
-            sys.exit(f"{path}: not scored on its fold's target domain")
-        tuned = {f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]}
-        key = (match[1], match[2], int(match[3]))
-        rows.append((FOLDS.index(key[0]), METHODS.index(key[1]), key, tuned, probe.get(key, {})))
+def finetune(roots):
+    """Per run with a fine-tuning result: fine-tuned and probed target top-1 at each fraction fine-tuned ('–' where a
+    fraction was not); runs repeated for their checkpoint (a root other than pacs) are marked and carry their own probe."""
+    rows = {}
+    for root in roots:
+        probe, _, _ = load(root)
+        repeat = os.path.basename(os.path.normpath(root)) != "pacs"
+        for path in sorted(glob.glob(os.path.join(root, "*", "eval-udg-finetune*.json"))):
+            match = re.fullmatch(r"(\w+?)-(" + "|".join(METHODS) + r")-s(\d+)", os.path.basename(os.path.dirname(path)))
+            if not match or path.endswith("-sourceval.json"):
+                continue
+            result = json.load(open(path))
+            if result.get("scoredOn", "target") != "target" or result["targetDomain"] != match[1]:
+                sys.exit(f"{path}: not scored on its fold's target domain")
+            key = (match[1], match[2], int(match[3]))
+            row = rows.setdefault(key, {"tuned": {}, "probed": probe.get(key, {}), "repeat": repeat})
+            row["tuned"].update({f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]})
     if not rows:
-        sys.exit(f"no eval-udg-finetune.json under {root}")
-    fractions = sorted(set.intersection(*(set(r[3]) for r in rows)))
+        sys.exit(f"no eval-udg-finetune*.json under {', '.join(roots)}")
+    fractions = sorted({p for row in rows.values() for p in row["tuned"]})
     print("Target-domain top-1 %, fine-tuned (linear probe of the same run):\n")
     print("| target | method | seed | " + " | ".join(f"{p} %" for p in fractions) + " |")
     print("|---|---|---|" + "---|" * len(fractions))
     def cell(tuned, probed):
+        if tuned is None:
+            return "–"
         return f"{tuned:.2f} ({probed:.2f})" if probed is not None else f"{tuned:.2f}"
-    for _, _, (fold, method, seed), tuned, probed in sorted(rows):
-        print(f"| {fold} | {method} | {seed} | " + " | ".join(cell(tuned[p], probed.get(p)) for p in fractions) + " |")
+    ordered = sorted(rows.items(), key=lambda item: (FOLDS.index(item[0][0]), METHODS.index(item[0][1]), item[0][2]))
+    for (fold, method, seed), row in ordered:
+        label = f"{seed} (repeated)" if row["repeat"] else str(seed)
+        print(f"| {fold} | {method} | {label} | "
+              + " | ".join(cell(row["tuned"].get(p), row["probed"].get(p)) for p in fractions) + " |")
     # Mean rows: over the folds every fine-tuned method has (a like-for-like comparison), and over
-    # all four folds for the methods that have them; a method's seeds of a fold are averaged first.
+    # all four folds for the methods that have them; a method's seeds of a fold are averaged first;
+    # a fraction only where every run in the mean has it.
     by_method = {}
-    for _, _, (fold, method, _), tuned, probed in rows:
-        by_method.setdefault(method, {}).setdefault(fold, []).append((tuned, probed))
+    for (fold, method, _), row in rows.items():
+        by_method.setdefault(method, {}).setdefault(fold, []).append(row)
     common = sorted(set.intersection(*(set(folds) for folds in by_method.values())), key=FOLDS.index)
     for folds in ([common] if 1 < len(common) < len(FOLDS) else []) + [FOLDS]:
         label = "mean of four folds" if folds == FOLDS else "mean of " + " and ".join(folds)
         for method in sorted(by_method, key=METHODS.index):
             if not all(f in by_method[method] for f in folds):
                 continue
-            runs = [by_method[method][f] for f in folds]  # per fold: the seeds' (fine-tuned, probed) pairs
-            if any(p not in probed for fold in runs for _, probed in fold for p in fractions):
+            runs = [by_method[method][f] for f in folds]  # per fold: the seeds' rows
+            def mean(part, p):
+                values = [[row[part].get(p) for row in fold] for fold in runs]
+                if any(v is None for fold in values for v in fold):
+                    return None
+                return statistics.fmean(statistics.fmean(fold) for fold in values)
+            cells = [cell(mean("tuned", p), mean("probed", p)) for p in fractions]
+            if all(c == "–" for c in cells):
                 continue
-            tuned = {p: statistics.fmean(statistics.fmean(t[p] for t, _ in fold) for fold in runs) for p in fractions}
-            probed = {p: statistics.fmean(statistics.fmean(q[p] for _, q in fold) for fold in runs) for p in fractions}
-            cells = [cell(tuned[p], probed[p]) for p in fractions]
             print(f"| {label} | {method} | – | " + " | ".join(cells) + " |")
 
 
@@ -197,7 +210,7 @@ def main():
     if sys.argv[1:2] == ["--finetune-screen"]:
         return probe_screen(sys.argv[2] if len(sys.argv) > 2 else "runs/pacs", folder="finetune-screen")
     if sys.argv[1:2] == ["--finetune"]:
-        return finetune(sys.argv[2] if len(sys.argv) > 2 else "bench/results/pacs")
+        return finetune(sys.argv[2:] or [root for root in ("bench/results/pacs", "bench/results/pacs-rerun") if os.path.isdir(root)])
     if sys.argv[1:2] == ["--coke-screen"]:
         return coke_screen(sys.argv[2] if len(sys.argv) > 2 else "bench/results/pacs-screen")
     root = sys.argv[1] if len(sys.argv) > 1 else "bench/results/pacs"
