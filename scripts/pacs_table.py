@@ -17,6 +17,9 @@ Standard library only.
         top-1 per fraction beside the same run's linear probe (a run repeated for its checkpoint, in
         pacs-rerun, marked so); then each method's mean over the folds every fine-tuned method has, and
         over the four folds where it has them.
+    python3 scripts/pacs_table.py --repeats [REPEAT_DIR]          (default bench/results/pacs-rerun)
+        each run pre-trained again for its checkpoint (bench/pacs_udg.sh with PACS_RUNS=runs/pacs-rerun) beside the
+        table's run it repeats: steps in the budget and target probe per fraction.
     python3 scripts/pacs_table.py --coke-screen [SCREEN_DIR]       (default bench/results/pacs-screen)
         CoKe's dual step η and encoder norm (bench/pacs_coke_screen.sh): per fold and setting, what the run's last epoch logged
         and the source-validation probe (SCREEN_DIR/FOLD-coke-etaETA[-norm]/{metrics.jsonl,eval-udg-sourceval.json}).
@@ -204,6 +207,22 @@ def finetune(roots):
             print(f"| {label} | {method} | – | " + " | ".join(cells) + " |")
 
 
+def repeats(root, repeat_root):
+    """Each run of repeat_root (pre-trained again with the same command, for its checkpoint) beside the run of root it
+    repeats: steps the clock allowed and target probe per fraction, to show how far a 10-minute run by the clock repeats."""
+    probe, _, steps = load(root)
+    again, _, again_steps = load(repeat_root)
+    if not again:
+        sys.exit(f"no runs under {repeat_root}")
+    print("| target | method | seed | run | steps | " + " | ".join(f"{p} %" for p in FRACTIONS) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(FRACTIONS))
+    for key in sorted(again, key=lambda k: (FOLDS.index(k[0]), METHODS.index(k[1]), k[2])):
+        for label, table, counts in (("table's", probe, steps), ("repeated", again, again_steps)):
+            if key in table:
+                print(f"| {key[0]} | {key[1]} | {key[2]} | {label} | {counts.get(key, '–')} | "
+                      + " | ".join(f"{table[key][p]:.2f}" for p in FRACTIONS) + " |")
+
+
 def main():
     if sys.argv[1:2] == ["--probe-screen"]:
         return probe_screen(sys.argv[2] if len(sys.argv) > 2 else "runs/pacs")
@@ -211,6 +230,8 @@ def main():
         return probe_screen(sys.argv[2] if len(sys.argv) > 2 else "runs/pacs", folder="finetune-screen")
     if sys.argv[1:2] == ["--finetune"]:
         return finetune(sys.argv[2:] or [root for root in ("bench/results/pacs", "bench/results/pacs-rerun") if os.path.isdir(root)])
+    if sys.argv[1:2] == ["--repeats"]:
+        return repeats("bench/results/pacs", sys.argv[2] if len(sys.argv) > 2 else "bench/results/pacs-rerun")
     if sys.argv[1:2] == ["--coke-screen"]:
         return coke_screen(sys.argv[2] if len(sys.argv) > 2 else "bench/results/pacs-screen")
     root = sys.argv[1] if len(sys.argv) > 1 else "bench/results/pacs"
