@@ -3,7 +3,7 @@
 # bench/pacs_udg.sh fine-tuned on the label fractions with the setting chosen on source validation
 # (bench/pacs_probe_screen.sh --fine-tune: backbone and classifier at lr 0.05), scored on the target
 # domain. By default 1, 5 and 10 %; FRACTIONS=100 runs the 100 % list on its own (about six times
-# the images of the other three together, ~12 minutes a run here) into its own file, so either can
+# the images of the other three together, ~11 minutes a run here) into its own file, so either can
 # come first. Run it with nothing else on the machine if its seconds are to be quoted.
 #
 #   [FRACTIONS=100] bench/pacs_finetune.sh RUN...

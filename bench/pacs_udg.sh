@@ -47,7 +47,7 @@ pretrain() {
   fi
 }
 
-# Copies what scripts/pacs_table.py reads from a run into bench/results/pacs/RUN/.
+# Copies what scripts/pacs_table.py reads from a run into bench/results/pacs/RUN/ (pacs-rerun/ for repeats).
 keep() {
   local out=$1 line=$2 kept=bench/results/$(basename "$root")/$(basename "$1")
   mkdir -p "$kept"
