@@ -166,6 +166,8 @@ def finetune(roots):
             if result.get("scoredOn", "target") != "target" or result["targetDomain"] != match[1]:
                 sys.exit(f"{path}: not scored on its fold's target domain")
             key = (match[1], match[2], int(match[3]))
+            if key in rows and rows[key]["repeat"] != repeat:
+                sys.exit(f"{path}: {key[0]} {key[1]} seed {key[2]} is fine-tuned both as the table's run and as a repeat")
             row = rows.setdefault(key, {"tuned": {}, "probed": probe.get(key, {}), "repeat": repeat})
             row["tuned"].update({f["percent"]: 100 * f["accuracy"]["top1"] for f in result["fractions"]})
     if not rows:
