@@ -11,6 +11,8 @@
 #     MINUTES  e.g. "10 30 60";  SEEDS  e.g. "0 1 2"
 #     METHODS  invp npid odc coke invp-unmix npid-unmix
 #   Runs go to runs/methods/time/METHOD-Mmin-sSEED; wall times to runs/methods/time/wall.log;
+#   each run's config.json, metrics.jsonl and wall time are copied to bench/results/methods-time/
+#   (committed, so the tables in docs/results.md can be rebuilt without the checkpoints);
 #   python3 scripts/validation_summary.py "InvP, 10 min=runs/methods/time/invp-10min-s*" ...
 set -euo pipefail
 invprop=${INVPROP:-.build/release/invprop}
@@ -42,7 +44,10 @@ for minutes in $budgets; do
       "$invprop" train $(method_options "$method") --epochs 400 --max-minutes "$minutes" --knn-every 1 \
           --seed "$seed" --output "$out"
       end=$(date +%s.%N)
-      echo "$(date -u +%FT%TZ) $out $cpu: $(echo "$end - $start" | bc) s" >> runs/methods/time/wall.log
+      wall="$(date -u +%FT%TZ) $out $cpu: $(echo "$end - $start" | bc) s"
+      echo "$wall" >> runs/methods/time/wall.log
+      kept=bench/results/methods-time/$(basename "$out")
+      mkdir -p "$kept" && cp "$out/config.json" "$out/metrics.jsonl" "$kept/" && echo "$wall" > "$kept/wall.txt"
     done
   done
 done
