@@ -11,8 +11,10 @@
 #     MINUTES  e.g. "10 30 60";  SEEDS  e.g. "0 1 2"
 #     METHODS  invp npid odc coke invp-unmix npid-unmix
 #   Runs go to runs/methods/time/METHOD-Mmin-sSEED; wall times to runs/methods/time/wall.log;
-#   each run's config.json, metrics.jsonl and wall time are copied to bench/results/methods-time/
-#   (committed, so the tables in docs/results.md can be rebuilt without the checkpoints);
+#   after the clock stops, each run's checkpoint-best is clustered (`invprop eval cluster`: k-means,
+#   NMI, ARI, accuracy on the test images); its config.json, metrics.jsonl, eval-cluster.json and wall
+#   time are copied to bench/results/methods-time/ (committed, so the tables in docs/results.md can be
+#   rebuilt without the checkpoints);
 #   python3 scripts/validation_summary.py "InvP, 10 min=runs/methods/time/invp-10min-s*" ...
 set -euo pipefail
 invprop=${INVPROP:-.build/release/invprop}
@@ -46,8 +48,10 @@ for minutes in $budgets; do
       end=$(date +%s.%N)
       wall="$(date -u +%FT%TZ) $out $cpu: $(echo "$end - $start" | bc) s"
       echo "$wall" >> runs/methods/time/wall.log
+      "$invprop" eval cluster "$out"
       kept=bench/results/methods-time/$(basename "$out")
-      mkdir -p "$kept" && cp "$out/config.json" "$out/metrics.jsonl" "$kept/" && echo "$wall" > "$kept/wall.txt"
+      mkdir -p "$kept" && cp "$out/config.json" "$out/metrics.jsonl" "$out/eval-cluster.json" "$kept/"
+      echo "$wall" > "$kept/wall.txt"
     done
   done
 done
