@@ -4,8 +4,9 @@ Each group is LABEL=GLOB; the glob's runs are that method's seeds. Per group, me
 (min–max) over seeds of: the validation kNN top-1 after the last epoch (recomputed training
 features; bank where the method keeps one), the test kNN top-1 scored once at the end
 (recomputed), the fast linear probe and the 1 %-label fine-tuning on checkpoint-best (top-1,
-percent), and k-means clustering of the head (NMI, ARI, accuracy). The same runs against time:
-scripts/time_to_accuracy.py with --pace. Standard library only.
+percent), and k-means clustering of the head (NMI, ARI, accuracy). With --clock (runs ended by
+--max-minutes), one more column: the optimizer steps the clock allowed.
+The same runs against time: scripts/time_to_accuracy.py. Standard library only.
 
     python3 scripts/method_comparison.py "InvP=runs/methods/cmp/invp-s[0-9]" "NPID=runs/methods/cmp/npid-s[0-9]"
 """
@@ -40,10 +41,12 @@ def group_runs(spec):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("groups", nargs="+")
+    parser.add_argument("--clock", action="store_true", help="add the steps a clock budget allowed")
     args = parser.parse_args()
-    print("| method | seeds | validation kNN, recomputed | validation kNN, bank | test kNN once, recomputed | "
+    print("| method | seeds | " + ("steps | " if args.clock else "") +
+          "validation kNN, recomputed | validation kNN, bank | test kNN once, recomputed | "
           "linear probe (fast) | 1 % labels | NMI | ARI | cluster accuracy |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|" + ("---|" if args.clock else "") + "---|---|---|---|---|---|---|---|")
     for spec in args.groups:
         label, runs = group_runs(spec)
         last, linear, semi, clusters = [], [], [], []
@@ -54,7 +57,8 @@ def main():
             semi.append(top1(read_json(os.path.join(run, "eval-semisup-1%.json"))))
             clusters.append(read_json(os.path.join(run, "eval-cluster.json")) or {})
         col = lambda key: spread([r.get(key) for r in last])
-        print(f"| {label} | {len(runs)} | {col('knn_recomputed_top1')} | {col('knn_top1')} | {col('test_knn_recomputed_top1')} | "
+        clock = f"{spread([r.get('budget_ended_at_step') for r in last], 0)} | " if args.clock else ""
+        print(f"| {label} | {len(runs)} | {clock}{col('knn_recomputed_top1')} | {col('knn_top1')} | {col('test_knn_recomputed_top1')} | "
               f"{spread(linear, scale=100)} | {spread(semi, scale=100)} | {spread([c.get('nmi') for c in clusters], 3)} | "
               f"{spread([c.get('ari') for c in clusters], 3)} | {spread([c.get('accuracy') for c in clusters], scale=100)} |")
 
