@@ -12,9 +12,10 @@
 #     METHODS  invp npid odc coke invp-unmix npid-unmix
 #   Runs go to runs/methods/time/METHOD-Mmin-sSEED; wall times to runs/methods/time/wall.log;
 #   after the clock stops, each run's checkpoint-best is clustered (`invprop eval cluster`: k-means,
-#   NMI, ARI, accuracy on the test images); its config.json, metrics.jsonl, eval-cluster.json and wall
-#   time are copied to bench/results/methods-time/ (committed, so the tables in docs/results.md can be
-#   rebuilt without the checkpoints);
+#   NMI, ARI, accuracy on the test images' head output, and again on the backbone's pooled feature);
+#   its config.json, metrics.jsonl, eval-cluster*.json and wall time are copied to
+#   bench/results/methods-time/ (committed, so the tables in docs/results.md can be rebuilt without
+#   the checkpoints);
 #   python3 scripts/validation_summary.py "InvP, 10 min=runs/methods/time/invp-10min-s*" ...
 set -euo pipefail
 invprop=${INVPROP:-.build/release/invprop}
@@ -49,8 +50,9 @@ for minutes in $budgets; do
       wall="$(date -u +%FT%TZ) $out $cpu: $(echo "$end - $start" | bc) s"
       echo "$wall" >> runs/methods/time/wall.log
       "$invprop" eval cluster "$out"
+      "$invprop" eval cluster "$out" --features backbone --json "$out/eval-cluster-backbone.json"
       kept=bench/results/methods-time/$(basename "$out")
-      mkdir -p "$kept" && cp "$out/config.json" "$out/metrics.jsonl" "$out/eval-cluster.json" "$kept/"
+      mkdir -p "$kept" && cp "$out"/{config.json,metrics.jsonl,eval-cluster.json,eval-cluster-backbone.json} "$kept/"
       echo "$wall" > "$kept/wall.txt"
     done
   done

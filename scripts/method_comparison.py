@@ -5,7 +5,8 @@ Each group is LABEL=GLOB; the glob's runs are that method's seeds. Per group, me
 features; bank where the method keeps one), the test kNN top-1 scored once at the end
 (recomputed), the fast linear probe and the 1 %-label fine-tuning on checkpoint-best (top-1,
 percent), and k-means clustering of the head (NMI, ARI, accuracy). With --clock (runs ended by
---max-minutes), one more column: the optimizer steps the clock allowed.
+--max-minutes), one more column: the optimizer steps the clock allowed; --cluster-file reads another
+`invprop eval cluster --json` file (e.g. the backbone's) instead of eval-cluster.json.
 The same runs against time: scripts/time_to_accuracy.py. Standard library only.
 
     python3 scripts/method_comparison.py "InvP=runs/methods/cmp/invp-s[0-9]" "NPID=runs/methods/cmp/npid-s[0-9]"
@@ -42,6 +43,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("groups", nargs="+")
     parser.add_argument("--clock", action="store_true", help="add the steps a clock budget allowed")
+    parser.add_argument("--cluster-file", default="eval-cluster.json", help="the clustering result file in each run")
     args = parser.parse_args()
     print("| method | seeds | " + ("steps | " if args.clock else "") +
           "validation kNN, recomputed | validation kNN, bank | test kNN once, recomputed | "
@@ -55,7 +57,7 @@ def main():
             last.append(rows[-1])
             linear.append(top1(read_json(os.path.join(run, "eval-linear-fast.json"))))
             semi.append(top1(read_json(os.path.join(run, "eval-semisup-1%.json"))))
-            clusters.append(read_json(os.path.join(run, "eval-cluster.json")) or {})
+            clusters.append(read_json(os.path.join(run, args.cluster_file)) or {})
         col = lambda key: spread([r.get(key) for r in last])
         clock = f"{spread([r.get('budget_ended_at_step') for r in last], 0)} | " if args.clock else ""
         print(f"| {label} | {len(runs)} | {clock}{col('knn_recomputed_top1')} | {col('knn_top1')} | {col('test_knn_recomputed_top1')} | "
