@@ -1,5 +1,8 @@
 import Kernels
 
+/// Invariance Propagation (SPEC.md): an instance term and an invariance term over the hard positives
+/// propagated through the neighbour table, both against each row's M nearest bank entries; the bank
+/// and the table are its state.
 public final class InvariancePropagation: TrainingMethod {
     /// The options.
     public var config: InvPConfig { loss.config }
