@@ -10,7 +10,9 @@
 #   bench/methods_time.sh "MINUTES..." "METHODS..." "SEEDS..."
 #     MINUTES  e.g. "10 30 60";  SEEDS  e.g. "0 1 2"
 #     METHODS  invp npid odc coke invp-unmix npid-unmix
-#   Runs go to runs/methods/time/METHOD-Mmin-sSEED; wall times to runs/methods/time/wall.log;
+#   Runs go to runs/methods/time/METHOD-Mmin-sSEED; wall times to runs/methods/time/wall.log, with
+#   the commit the binary was built from (INVPROP_COMMIT, default the checkout's HEAD: set it when
+#   INVPROP names a binary kept from another commit);
 #   after the clock stops, each run's checkpoint-best is clustered (`invprop eval cluster`: k-means,
 #   NMI, ARI, accuracy on the test images' head output, and again on the backbone's pooled feature);
 #   its config.json, metrics.jsonl, eval-cluster*.json and wall time are copied to
@@ -19,6 +21,7 @@
 #   python3 scripts/validation_summary.py "InvP, 10 min=runs/methods/time/invp-10min-s*" ...
 set -euo pipefail
 invprop=${INVPROP:-.build/release/invprop}
+commit=${INVPROP_COMMIT:-$(git rev-parse --short HEAD)}
 usage='usage: bench/methods_time.sh "MINUTES..." "METHODS..." "SEEDS..."'
 budgets=${1:?$usage}; methods=${2:?$usage}; seeds=${3:?$usage}
 
@@ -47,7 +50,7 @@ for minutes in $budgets; do
       "$invprop" train $(method_options "$method") --epochs 400 --max-minutes "$minutes" --knn-every 1 \
           --seed "$seed" --output "$out"
       end=$(date +%s.%N)
-      wall="$(date -u +%FT%TZ) $out $cpu: $(echo "$end - $start" | bc) s"
+      wall="$(date -u +%FT%TZ) $out $cpu: $(echo "$end - $start" | bc) s (invprop $commit)"
       echo "$wall" >> runs/methods/time/wall.log
       "$invprop" eval cluster "$out"
       "$invprop" eval cluster "$out" --features backbone --json "$out/eval-cluster-backbone.json"
