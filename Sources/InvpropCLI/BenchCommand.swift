@@ -103,10 +103,7 @@ struct BenchLoss: ParsableCommand {
         let r = try LossBenchmark.run(batch: batchSize, bankSize: bankSize, dimension: dimension, config: config, steps: steps)
         print("| part | ms per step |")
         print("|---|---|")
-        for (name, value) in [("InvP loss and gradient (whole)", r.invp), ("NPID loss and gradient (whole)", r.npid),
-                              ("bank and table update", r.update), ("z = v·bankᵀ (sgemm)", r.similarities),
-                              ("dv = g·bank", r.backProjection), ("top-M selection of every row (1 thread)", r.selection),
-                              ("top-M selection of every row (all threads)", r.selectionAllThreads)] {
+        for (name, value) in r.parts {
             print(String(format: "| %@ | %.1f |", name, value * 1e3))
         }
         if let overlapFrom {

@@ -89,10 +89,7 @@ struct BenchLoop: ParsableCommand {
             lines.append(String(format: "| bare network step (beside %@) | %.1f | %.0f | 100 %% |", name, bareMedian * 1e3, images / bareMedian))
             lines.append(String(format: "| whole %@ loop | %.1f | %.0f | %.0f %% |", name, loopMedian * 1e3, images / loopMedian, 100 * ratio))
         }
-        for (name, value) in [("InvP loss and gradient", loss.invp), ("NPID loss and gradient", loss.npid),
-                              ("bank and table update", loss.update), ("z = v·bankᵀ", loss.similarities),
-                              ("dv = g·bank", loss.backProjection), ("top-M selection (1 thread)", loss.selection),
-                              ("top-M selection (all threads)", loss.selectionAllThreads)] {
+        for (name, value) in loss.parts {
             lines.append(String(format: "| %@ (N %d) | %.1f | | |", name, n, value * 1e3))
         }
         return lines.joined(separator: "\n") + "\n"
