@@ -18,8 +18,3 @@ int omp_get_thread_num(void);
 // invprop's own parallel row loops use it so that they run on the same threads as oneDNN's
 // kernels instead of a second pool competing with OpenMP's spinning workers.
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
-
-// A hint to load the cache line at p ahead of its use (no fault on any address): the gathers of
-// selected bank rows (`VectorMath.weightedRowSum`) issue it a few rows ahead, since their row
-// order defeats the hardware prefetchers.
-static inline void cdnnl_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

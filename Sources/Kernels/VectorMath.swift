@@ -1,10 +1,7 @@
-import CDNNL
-
-/// Row kernels on 16-lane vectors for the memory-bank losses' bf16 paths: e^x, a row's maximum, a
-/// row's exponentials summed and rounded to bf16 in one pass (NPID), and a weighted sum of selected
-/// bf16 rows (InvP's sparse dv). They replace scalar loops (glibc's `expf` per entry, a Double sum)
-/// and a dense product over mostly zero weights (docs/benchmarks.md, issue 14). The tests hold
-/// them to plain scalar references.
+/// Row kernels on 16-lane vectors for NPID's bf16 path: e^x, a row's maximum, and a row's
+/// exponentials summed and rounded to bf16 in one pass, replacing a scalar loop (glibc's `expf`
+/// per entry, a Double sum) that was most of NPID's loss (docs/benchmarks.md, issue 14). The tests
+/// hold them to plain scalar references.
 public enum VectorMath {
     /// 16 fp32 lanes: the compiler splits it into the widest registers the build targets.
     public typealias Vector = SIMD16<Float>
@@ -98,74 +95,5 @@ public enum VectorMath {
             block = end
         }
         return total
-    }
-
-    /// out[0..<d] = Σ_j weights[j] · rows[indices[j]] for `count` entries of a bf16 table
-    /// `rows`: [*, d] (row-major), summed in fp32: InvP's dv = (dL/dz)·bank over the M + 1 + P
-    /// non-zero entries of a row of dL/dz instead of all N (issue 14). Indices need not be
-    /// distinct; they are not bounds-checked (the caller's selections come from the table).
-    public static func weightedRowSum(bf16 rows: UnsafePointer<BF16Bits>, dimension d: Int,
-                                      indices: UnsafePointer<Int32>, weights: UnsafePointer<Float>, count: Int,
-                                      into out: UnsafeMutablePointer<Float>) {
-        if d == 128 {
-            weightedRowSum128(rows, indices, weights, count, out)
-            return
-        }
-        // Any other width: one pass over the entries per 16 lanes of the row.
-        var c = 0
-        while c < d {
-            let width = min(lanes, d - c)
-            var acc = Vector()
-            for j in 0..<count {
-                let row = rows + Int(indices[j]) * d + c
-                acc += weights[j] * widen(row, count: width)
-            }
-            for l in 0..<width { out[c + l] = acc[l] }
-            c += lanes
-        }
-    }
-
-    /// `weightedRowSum` for d = 128 (the paper's feature size): each selected row is read once as
-    /// four 64-byte blocks, each block split into its even and odd bf16 values by a shift and a
-    /// mask (no widening conversion), and summed into eight accumulators whose lanes are put back
-    /// in order at the end. Rows a few entries ahead are prefetched: the gather is bound by
-    /// memory latency, and the selected rows are too scattered for the hardware prefetcher.
-    @inline(__always)
-    static func weightedRowSum128(_ rows: UnsafePointer<BF16Bits>, _ indices: UnsafePointer<Int32>,
-                                  _ weights: UnsafePointer<Float>, _ count: Int, _ out: UnsafeMutablePointer<Float>) {
-        typealias Block = SIMD16<UInt32>   // 32 bf16 values: even ones in the low halves, odd ones in the high
-        let high = Block(repeating: 0xFFFF_0000)
-        var even0 = Vector(), even1 = Vector(), even2 = Vector(), even3 = Vector()
-        var odd0 = Vector(), odd1 = Vector(), odd2 = Vector(), odd3 = Vector()
-        let ahead = 16
-        for j in 0..<count {
-            if j + ahead < count {
-                let next = UnsafeRawPointer(rows + Int(indices[j + ahead]) * 128)
-                cdnnl_prefetch(next); cdnnl_prefetch(next + 64); cdnnl_prefetch(next + 128); cdnnl_prefetch(next + 192)
-            }
-            let row = UnsafeRawPointer(rows + Int(indices[j]) * 128)
-            let w = Vector(repeating: weights[j])
-            let b0 = row.loadUnaligned(as: Block.self), b1 = row.loadUnaligned(fromByteOffset: 64, as: Block.self)
-            let b2 = row.loadUnaligned(fromByteOffset: 128, as: Block.self), b3 = row.loadUnaligned(fromByteOffset: 192, as: Block.self)
-            even0 += w * unsafeBitCast(b0 &<< 16, to: Vector.self); odd0 += w * unsafeBitCast(b0 & high, to: Vector.self)
-            even1 += w * unsafeBitCast(b1 &<< 16, to: Vector.self); odd1 += w * unsafeBitCast(b1 & high, to: Vector.self)
-            even2 += w * unsafeBitCast(b2 &<< 16, to: Vector.self); odd2 += w * unsafeBitCast(b2 & high, to: Vector.self)
-            even3 += w * unsafeBitCast(b3 &<< 16, to: Vector.self); odd3 += w * unsafeBitCast(b3 & high, to: Vector.self)
-        }
-        for (block, (even, odd)) in [(even0, odd0), (even1, odd1), (even2, odd2), (even3, odd3)].enumerated() {
-            for l in 0..<16 {
-                out[32 * block + 2 * l] = even[l]
-                out[32 * block + 2 * l + 1] = odd[l]
-            }
-        }
-    }
-
-    /// The first `count` ≤ 16 bf16 values at `p` as fp32 lanes (a bf16 is the upper half of its
-    /// fp32), the others 0.
-    @inline(__always)
-    static func widen(_ p: UnsafePointer<BF16Bits>, count: Int) -> Vector {
-        var v = Vector()
-        for l in 0..<count { v[l] = Float(bitPattern: UInt32(p[l]) << 16) }
-        return v
     }
 }

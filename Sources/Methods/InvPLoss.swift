@@ -48,11 +48,12 @@ public final class InvPLoss {
     public let datasetSize: Int
     /// scores: [B, N]: z = v·bankᵀ (overwritten in place by dL/dz on the dense fp32 path).
     private var scores: [Float] = []
-    /// fp32 bank products only. True (default): dv by a dense sgemm [B, N]·[N, D]. False: gather
-    /// only the M + 1 + P selected bank rows per anchor, summed in Double (15× fewer operations,
-    /// but random 512-byte reads from a 30 MB bank; measured 2× slower on the 2-core target). Same
-    /// result up to rounding. With bf16 products dv is always gathered (`backProjectSelected`:
-    /// 256-byte bf16 rows from a 15 MB copy, summed in fp32 on 16 lanes).
+    /// [B, N]: dL/dz rounded to bf16, the left operand of the bf16 dv = g·bank (only while the
+    /// bank's `productPrecision` is bf16; reused across steps like `scores`).
+    private var gradientBF16: [BF16Bits] = []
+    /// True (default): dv by a dense sgemm [B, N]·[N, D]. False: gather only the M + 1 + P
+    /// selected bank rows per anchor (15× fewer operations, but random 512-byte reads from a
+    /// 30 MB bank; measured 2× slower on the 2-core target). Same result up to rounding.
     var denseBackward = true
 
     /// Validates `config` for a bank of `datasetSize` entries.
@@ -95,14 +96,14 @@ public final class InvPLoss {
         var candidateLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
         var positiveLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
 
-        // dv = dL/dv: [B, D]. Only M + 1 + P entries of each row of dL/dz are non-zero. With bf16
-        // products each anchor's dv row is gathered from those bank rows; with fp32, by default,
-        // the row is scattered into the dense [B, N] workspace and multiplied by the bank with
-        // one sgemm (streams the bank; see `denseBackward`).
-        let bf16 = bank.productPrecision == .bf16
-        let dense = denseBackward && !bf16
-        let maxSelected = m + 1 + cfg.positiveCount
+        // dv = dL/dv: [B, D]. Only M + 1 + P entries of each row of dL/dz are non-zero; by
+        // default the row is scattered into the dense [B, N] workspace and multiplied by the
+        // bank with one sgemm (streams the bank; see `denseBackward`).
+        let dense = denseBackward
+        let bf16 = dense && bank.productPrecision == .bf16
+        if bf16 && gradientBF16.count != b * n { gradientBF16 = [BF16Bits](repeating: 0, count: b * n) }
         var dv = [Float](repeating: 0, count: b * d)
+        gradientBF16.withUnsafeMutableBufferPointer { gbP in
         bank.storage.withUnsafeBufferPointer { bankP in
         dv.withUnsafeMutableBufferPointer { dvP in
         scores.withUnsafeMutableBufferPointer { sp in
@@ -116,8 +117,6 @@ public final class InvPLoss {
                 var background = [Int32](repeating: 0, count: m)  // [M] bank indices
                 var backgroundS = [Double](repeating: 0, count: m)  // [M] their s
                 var acc = [Double](repeating: 0, count: d)  // [D] dv row accumulator
-                var selected = [Int32](repeating: 0, count: bf16 ? maxSelected : 0)  // bf16: [M + 1 + P] bank indices
-                var selectedWeights = [Float](repeating: 0, count: bf16 ? maxSelected : 0)  // and their dL/dz
                 for r in rows {
                     let row = scoresBase + r * n  // z[r, :], later dL/dz[r, :]
                     let anchor = indices[r]
@@ -128,8 +127,7 @@ public final class InvPLoss {
                     }
                     for c in 0...k { nearP[r * (k + 1) + c] = background[c] }
                     // Step 5: L_ins and its local derivatives.
-                    var term = instanceTerm(row: row, anchor: anchor, background: background, backgroundS: &backgroundS,
-                                            invTau: invTau, vectorExp: bf16)
+                    var term = instanceTerm(row: row, anchor: anchor, background: background, backgroundS: &backgroundS, invTau: invTau)
                     insP[r] = term.loss
 
                     // Steps 6–8: propagation, positives, L_inv (its derivatives add to the instance term's).
@@ -148,20 +146,20 @@ public final class InvPLoss {
                     // index not selected gets 0 (selection indices are constants).
                     let g = invB * invTau
                     if bf16 {
-                        // The M + 1 + P non-zero entries as (index, dL/dz) pairs; an index that is
-                        // background, self and positive at once appears once per role, and the
-                        // gather adds its rows as the dense product would add the summed entry.
-                        for j in 0..<m {
-                            selected[j] = background[j]
-                            selectedWeights[j] = Float(g * term.coefBg * backgroundS[j])
-                        }
-                        selected[m] = Int32(anchor)
-                        selectedWeights[m] = Float(g * term.coefSelf * term.selfS)
-                        var count = m + 1
-                        for (q, w) in zip(positives.indices, positives.weights) {
-                            selected[count] = q; selectedWeights[count] = Float(g * w); count += 1
-                        }
-                        bank.backProjectSelected(bf16: selected, weights: selectedWeights, count: count, into: dvP.baseAddress! + r * d)
+                        // Only the M + 1 + P selected entries are non-zero: they are zeroed and
+                        // summed in the fp32 row exactly as below (an index may be background,
+                        // self and positive at once), then rounded into the zeroed bf16 row.
+                        for j in 0..<m { row[Int(background[j])] = 0 }
+                        row[anchor] = 0
+                        for q in positives.indices { row[Int(q)] = 0 }
+                        for j in 0..<m { row[Int(background[j])] += Float(g * term.coefBg * backgroundS[j]) }
+                        row[anchor] += Float(g * term.coefSelf * term.selfS)
+                        for (q, w) in zip(positives.indices, positives.weights) { row[Int(q)] += Float(g * w) }
+                        let out = gbP.baseAddress! + r * n
+                        out.update(repeating: 0, count: n)
+                        for j in 0..<m { let i = Int(background[j]); out[i] = Gemm.bf16(row[i]) }
+                        out[anchor] = Gemm.bf16(row[anchor])
+                        for q in positives.indices { out[Int(q)] = Gemm.bf16(row[Int(q)]) }
                     } else if dense {
                         row.update(repeating: 0, count: n)
                         for j in 0..<m { row[Int(background[j])] += Float(g * term.coefBg * backgroundS[j]) }
@@ -184,10 +182,16 @@ public final class InvPLoss {
                     }
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}
 
-        // Dense fp32 path: dv = (dL/dz)·bank, one sgemm [B, N]·[N, D].
-        if dense {
+        // Dense path: dv = (dL/dz)·bank, one sgemm [B, N]·[N, D] (a bf16 matmul on the bf16 copies).
+        if bf16 {
+            gradientBF16.withUnsafeBufferPointer { gp in
+                dv.withUnsafeMutableBufferPointer { dp in
+                    bank.backProject(bf16: gp.baseAddress!, batch: b, into: dp.baseAddress!)
+                }
+            }
+        } else if dense {
             scores.withUnsafeBufferPointer { sp in
                 dv.withUnsafeMutableBufferPointer { dp in
                     bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)
@@ -227,33 +231,17 @@ struct ChosenPositives {
 
 extension InvPLoss {
     /// SPEC step 5 for one row z: [N] of the anchor, given its background indices: [M]; fills
-    /// `backgroundS` with their s = exp(z/τ). s in Double, so Σ of 4096 terms up to e^{1/τ} stays
-    /// exact enough; with `vectorExp` (the bf16 path, whose z are bf16 products anyway) each s is
-    /// an fp32 e^x on 16 lanes (`VectorMath.exp`, within 1 ulp) and the sum still Double.
+    /// `backgroundS` with their s = exp(z/τ). s in Double, so Σ of 4096 terms up to e^{1/τ} stays exact enough.
     @inline(__always)
     func instanceTerm(row: UnsafeMutablePointer<Float>, anchor: Int, background: [Int32], backgroundS: inout [Double],
-                      invTau: Double, vectorExp: Bool = false) -> InstanceTerm {
+                      invTau: Double) -> InstanceTerm {
         var sumBg = 0.0
-        if vectorExp {
-            let lanes = VectorMath.lanes, scale = Float(invTau)
-            var j = 0
-            while j < background.count {
-                let width = min(lanes, background.count - j)
-                var z = VectorMath.Vector()
-                for l in 0..<width { z[l] = row[Int(background[j + l])] }
-                let s = VectorMath.exp(z * scale)
-                for l in 0..<width { backgroundS[j + l] = Double(s[l]) }
-                if width < lanes { for l in 0..<width { sumBg += Double(s[l]) } } else { sumBg += Double(s.sum()) }
-                j += lanes
-            }
-        } else {
-            for j in 0..<background.count {
-                let s = exp(Double(row[Int(background[j])]) * invTau)
-                backgroundS[j] = s
-                sumBg += s
-            }
+        for j in 0..<background.count {
+            let s = exp(Double(row[Int(background[j])]) * invTau)
+            backgroundS[j] = s
+            sumBg += s
         }
-        let selfS = vectorExp ? Double(VectorMath.exp(row[anchor] * Float(invTau))) : exp(Double(row[anchor]) * invTau)
+        let selfS = exp(Double(row[anchor]) * invTau)
         let x = selfS / sumBg
         let gx = -1 / (x + logEpsilon)
         return InstanceTerm(loss: -log(x + logEpsilon), sumBg: sumBg, selfS: selfS,

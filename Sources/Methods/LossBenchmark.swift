@@ -4,8 +4,7 @@ import Randomness
 
 /// Measures what the memory-bank losses cost per training step at a given scale (`invprop bench
 /// loss`): the whole InvP and NPID loss with gradient, the bank and table update, and the parts
-/// of the InvP loss (the two bank products, the per-anchor top-M selection, and with bf16 products
-/// the gathered dv that replaces the dense one in InvP).
+/// of the InvP loss (the two bank products and the per-anchor top-M selection).
 public enum LossBenchmark {
     /// Median seconds per step of each part.
     public struct Result: Sendable {
@@ -17,11 +16,8 @@ public enum LossBenchmark {
         public var update: Double
         /// z = v·bankᵀ, [B, N].
         public var similarities: Double
-        /// dv = g·bank, [B, D], one dense product (NPID's; InvP's with fp32 products).
+        /// dv = g·bank, [B, D].
         public var backProjection: Double
-        /// InvP's dv with bf16 products: each anchor's M + 1 + P selected bf16 bank rows, weighted
-        /// and summed on all compute threads (nil with fp32 products).
-        public var selectedBackProjection: Double?
         /// Top-M of every row of z, one thread.
         public var selection: Double
         /// Top-M of every row of z on all compute threads (as the loss runs it).
@@ -29,11 +25,9 @@ public enum LossBenchmark {
 
         /// Each part's name and median seconds, in the order `invprop bench loss` and `bench loop` print them.
         public var parts: [(name: String, seconds: Double)] {
-            var list = [("InvP loss and gradient", invp), ("NPID loss and gradient", npid), ("bank and table update", update),
-                        ("z = v·bankᵀ", similarities), ("dv = g·bank (dense)", backProjection)]
-            if let selectedBackProjection { list.append(("dv gathered from the selected rows (InvP, bf16)", selectedBackProjection)) }
-            list += [("top-M selection (1 thread)", selection), ("top-M selection (all threads)", selectionAllThreads)]
-            return list
+            [("InvP loss and gradient", invp), ("NPID loss and gradient", npid), ("bank and table update", update),
+             ("z = v·bankᵀ", similarities), ("dv = g·bank", backProjection), ("top-M selection (1 thread)", selection),
+             ("top-M selection (all threads)", selectionAllThreads)]
         }
     }
 
@@ -49,7 +43,7 @@ public enum LossBenchmark {
         let npid = try NPIDLoss(config: npidConfig, datasetSize: n)
         let warm = config.warmUpEpochs + 1   // an epoch with the invariance term on
         var invp = [Double](), npidTimes = [Double](), update = [Double](), forward = [Double](), backward = [Double](), select = [Double]()
-        var selectAll = [Double](), gather = [Double]()
+        var selectAll = [Double]()
         var z = [Float](repeating: 0, count: b * n)
         var dv = [Float](repeating: 0, count: b * d)
         var picked = [Int32](repeating: 0, count: config.backgroundCount)
@@ -85,39 +79,11 @@ public enum LossBenchmark {
                                        sortedPrefix: config.neighbourCount + 1, indices: &pickedRows)
                 }
             })
-            if bf16 { gather.append(gatherSeconds(bank: method.bank, selected: pickedRows, batch: b, extra: config.positiveCount + 1)) }
         }
         // The first repetition allocates the [B, N] workspaces; it is left out.
         func median(_ x: [Double]) -> Double { let s = x.dropFirst().sorted(); return s[s.count / 2] }
         return Result(invp: median(invp), npid: median(npidTimes), update: median(update), similarities: median(forward),
-                      backProjection: median(backward), selectedBackProjection: bf16 ? median(gather) : nil,
-                      selection: median(select), selectionAllThreads: median(selectAll))
-    }
-
-    /// Seconds of InvP's bf16 dv gather for a batch whose top-M rows are `selected` ([B, M]), each
-    /// row padded with `extra` more entries (self and P positives) and random weights.
-    private static func gatherSeconds(bank: MemoryBank, selected: [Int32], batch b: Int, extra: Int) -> Double {
-        let m = selected.count / b, count = m + extra, d = bank.dimension
-        var indices = [Int32](repeating: 0, count: b * count), weights = [Float](repeating: 0, count: b * count)
-        var rng = SeededGenerator(seed: 3)
-        for r in 0..<b {
-            for j in 0..<count { indices[r * count + j] = selected[r * m + j % m]; weights[r * count + j] = rng.uniformFloat(-1, 1) }
-        }
-        var dv = [Float](repeating: 0, count: b * d)
-        return indices.withUnsafeBufferPointer { ip in
-            weights.withUnsafeBufferPointer { wp in
-                dv.withUnsafeMutableBufferPointer { out in
-                    seconds {
-                        parallelRanges(count: b) { rows in
-                            for r in rows {
-                                bank.backProjectSelected(bf16: ip.baseAddress! + r * count, weights: wp.baseAddress! + r * count,
-                                                         count: count, into: out.baseAddress! + r * d)
-                            }
-                        }
-                    }
-                }
-            }
-        }
+                      backProjection: median(backward), selection: median(select), selectionAllThreads: median(selectAll))
     }
 
     /// How far the bf16 bank products move InvP's selections (issue 14): for `anchors` entries of

@@ -136,19 +136,6 @@ public final class MemoryBank {
         }
     }
 
-    /// dv = Σ_j weights[j] · bank[indices[j]] over `count` selected entries, into dv: [D]: the
-    /// backward of `similarities` for one row of dL/dz that is zero outside those entries,
-    /// against the bf16 copy and summed in fp32; only while `productPrecision` is bf16. Safe to
-    /// call from several threads at once (it only reads the bank).
-    public func backProjectSelected(bf16 indices: UnsafePointer<Int32>, weights: UnsafePointer<Float>, count: Int,
-                                    into dv: UnsafeMutablePointer<Float>) {
-        precondition(productPrecision == .bf16, "backProjectSelected needs productPrecision bf16")
-        storageBF16.withUnsafeBufferPointer { bank in
-            VectorMath.weightedRowSum(bf16: bank.baseAddress!, dimension: dimension, indices: indices, weights: weights,
-                                      count: count, into: dv)
-        }
-    }
-
     /// dv[b] = Σ_j g[b, j] · bank[j] for g: [B, N] into dv: [B, D] (one sgemm): the backward of
     /// `similarities` with respect to v, the bank held constant.
     public func backProject(_ g: UnsafePointer<Float>, batch: Int, into dv: UnsafeMutablePointer<Float>) {
