@@ -77,6 +77,61 @@ extension Gemm {
         ])
     }
 
+    /// E[M,N] = bf16(exp(scale·(A·Bᵀ − shift))) for bf16 A: [M,K] and B: [N,K] (row-major, leading
+    /// dimensions lda, ldb, ldc): `bf16gemm` with the exponential applied by oneDNN to the fp32 sums
+    /// as they leave the product (post-ops: linear, then exp) and the result rounded to bf16 there,
+    /// so the [M,N] fp32 product is never written nor read back. Where oneDNN has no such primitive
+    /// (`bf16gemmExponentialsAvailable` false) it traps; callers check first.
+    public static func bf16gemmExponentials(
+        m: Int, n: Int, k: Int, a: UnsafePointer<BF16Bits>, lda: Int, b: UnsafePointer<BF16Bits>, ldb: Int,
+        shift: Float, scale: Float, c: UnsafeMutablePointer<BF16Bits>, ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        let (aLayout, bLayout, cLayout) = exponentialLayouts(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
+        let key = "matmul-exp \(shift) \(scale) \(aLayout.key) \(bLayout.key) \(cLayout.key)"
+        let kernel = KernelCache.shared.get(key) { () -> PrimitiveBox in
+            guard let p = exponentialPrimitive(aLayout, bLayout, cLayout, shift: shift, scale: scale) else {
+                fatalError("oneDNN has no bf16 matmul with an exp post-op for \(key)")
+            }
+            return PrimitiveBox(p)
+        }
+        kernel.primitive.execute([
+            (Arg.src, Operand(aLayout, UnsafeMutableRawPointer(mutating: a))),
+            (Arg.weights, Operand(bLayout, UnsafeMutableRawPointer(mutating: b))),
+            (Arg.dst, Operand(cLayout, UnsafeMutableRawPointer(c))),
+        ])
+    }
+
+    /// Whether oneDNN has the bf16 matmul with exp post-ops of `bf16gemmExponentials` on this CPU.
+    public static let bf16gemmExponentialsAvailable: Bool = {
+        let (a, b, c) = exponentialLayouts(m: 2, n: 64, k: 16, lda: 16, ldb: 16, ldc: 64)
+        return exponentialPrimitive(a, b, c, shift: 1, scale: 1) != nil
+    }()
+
+    /// The layouts of `bf16gemmExponentials`: A [M,K] bf16, B [K,N] bf16 stored as [N,K], E [M,N] bf16.
+    private static func exponentialLayouts(m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) -> (Layout, Layout, Layout) {
+        (Layout.strided([m, k], [lda, 1], .bf16), Layout.strided([k, n], [1, ldb], .bf16),
+         Layout.strided([m, n], [ldc, 1], .bf16))
+    }
+
+    /// The matmul primitive with post-ops x ↦ scale·x − scale·shift, then x ↦ eˣ (nil: none exists).
+    private static func exponentialPrimitive(_ aLayout: Layout, _ bLayout: Layout, _ cLayout: Layout, shift: Float, scale: Float) -> Primitive? {
+        var desc = dnnl_matmul_desc_t()
+        var (amd, bmd, cmd) = (aLayout.md, bLayout.md, cLayout.md)
+        guard dnnl_matmul_desc_init(&desc, &amd, &bmd, nil, &cmd) == dnnl_success else { return nil }
+        var attributes: dnnl_primitive_attr_t?
+        var postOps: dnnl_post_ops_t?
+        check(dnnl_primitive_attr_clone(&attributes, Runtime.shared.attributes), "primitive_attr_clone")
+        check(dnnl_post_ops_create(&postOps), "post_ops_create")
+        defer { dnnl_post_ops_destroy(postOps); dnnl_primitive_attr_destroy(attributes) }
+        check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_linear, scale, -scale * shift), "post_ops_append_eltwise(linear)")
+        check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_exp, 0, 0), "post_ops_append_eltwise(exp)")
+        check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "primitive_attr_set_post_ops")
+        return withUnsafePointer(to: &desc) {
+            Primitive(name: "matmul-exp", opDesc: UnsafeRawPointer($0), attributes: attributes)
+        }
+    }
+
     /// Whether oneDNN has a bf16 matmul on this CPU (AVX-512 cores have one; an AVX2-only CPU may
     /// not), checked once on a small product of both kinds `bf16gemm` is used for.
     public static let bf16gemmAvailable: Bool =

@@ -89,10 +89,12 @@ final class Primitive: @unchecked Sendable {
     let scratchpadLayout: Layout?
     static let executionLock = NSLock()
 
-    /// Creates a primitive from an operation descriptor; returns nil if no implementation exists.
-    convenience init?(name: String, opDesc: UnsafeRawPointer?, hint: Primitive? = nil) {
+    /// Creates a primitive from an operation descriptor, with `attributes` (default: the shared
+    /// ones, `Runtime.attributes`); returns nil if no implementation exists.
+    convenience init?(name: String, opDesc: UnsafeRawPointer?, hint: Primitive? = nil, attributes: dnnl_primitive_attr_t? = nil) {
         var pd: dnnl_primitive_desc_t?
-        guard dnnl_primitive_desc_create(&pd, opDesc, Runtime.shared.attributes, Runtime.shared.engine, hint?.pd) == dnnl_success, let pd else { return nil }
+        let attributes = attributes ?? Runtime.shared.attributes
+        guard dnnl_primitive_desc_create(&pd, opDesc, attributes, Runtime.shared.engine, hint?.pd) == dnnl_success, let pd else { return nil }
         self.init(name: name, pd: pd)
     }
 

@@ -68,6 +68,30 @@ public enum VectorMath {
         return best.max()
     }
 
+    /// Σ_j row[j] of `count` bf16 values, as fp32 partial sums over blocks of 1 024 values and
+    /// Double across blocks. Each 64-byte load holds 32 values: the even ones are the low halves
+    /// of its 16 UInt32 lanes shifted up, the odd ones the high halves masked (no conversion call).
+    public static func sum(bf16 row: UnsafePointer<BF16Bits>, count n: Int) -> Double {
+        var total = 0.0
+        var block = 0
+        while block < n {
+            let end = min(n, block + 1024)
+            var partial = Vector()
+            var j = block
+            while j + 2 * lanes <= end {
+                let pairs = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<UInt32>.self)
+                partial += unsafeBitCast(pairs &<< 16, to: Vector.self)
+                partial += unsafeBitCast(pairs & 0xFFFF_0000, to: Vector.self)
+                j += 2 * lanes
+            }
+            var tail: Float = 0
+            for i in j..<end { tail += Gemm.float(bf16: row[i]) }
+            total += Double(partial.sum()) + Double(tail)
+            block = end
+        }
+        return total
+    }
+
     /// out[j] = bf16(e_j) with e_j = e^{(row[j] − shift)·scale}, j < count; returns Σ_j e_j (fp32
     /// partial sums over blocks of 1 024 values, Double across blocks).
     public static func exponentialsToBF16(_ row: UnsafePointer<Float>, count n: Int, shift: Float, scale: Float,

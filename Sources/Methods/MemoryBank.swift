@@ -107,15 +107,10 @@ public final class MemoryBank {
     /// cosine similarities).
     public func similarities(_ v: UnsafePointer<Float>, batch: Int, into out: UnsafeMutablePointer<Float>) {
         if productPrecision == .bf16 {
-            // v rounded to bf16, [B, D]: a local buffer (a few kB), so concurrent calls on one
-            // bank stay safe as in fp32.
-            withUnsafeTemporaryAllocation(of: BF16Bits.self, capacity: batch * dimension) { q in
-                Gemm.convertToBF16(v, count: batch * dimension, into: q.baseAddress!)
-                storageBF16.withUnsafeBufferPointer { bank in
-                    // bankᵀ as a [D, N] view of the [N, D] rows (transB).
-                    Gemm.bf16gemm(transB: true, m: batch, n: count, k: dimension, a: q.baseAddress!, lda: dimension,
-                                  b: bank.baseAddress!, ldb: dimension, c: out, ldc: count)
-                }
+            withBF16Operands(v, batch: batch) { q, bank in
+                // bankᵀ as a [D, N] view of the [N, D] rows (transB).
+                Gemm.bf16gemm(transB: true, m: batch, n: count, k: dimension, a: q, lda: dimension,
+                              b: bank, ldb: dimension, c: out, ldc: count)
             }
             return
         }
@@ -123,6 +118,29 @@ public final class MemoryBank {
             Gemm.sgemm(transA: false, transB: true, m: batch, n: count, k: dimension,
                        a: v, lda: dimension, b: bank.baseAddress!, ldb: dimension,
                        c: out, ldc: count)
+        }
+    }
+
+    /// out[b, j] = bf16(exp((v[b] · bank[j] − shift)·scale)) for v: [B, D] into out: [B, N]: the bf16
+    /// product of `similarities` with the exponential applied as its sums are written (one pass,
+    /// no fp32 [B, N] in memory). Only while `productPrecision` is bf16 and
+    /// `Gemm.bf16gemmExponentialsAvailable`.
+    public func exponentialSimilarities(_ v: UnsafePointer<Float>, batch: Int, shift: Float, scale: Float,
+                                        into out: UnsafeMutablePointer<BF16Bits>) {
+        precondition(productPrecision == .bf16, "exponentialSimilarities needs productPrecision bf16")
+        withBF16Operands(v, batch: batch) { q, bank in
+            Gemm.bf16gemmExponentials(m: batch, n: count, k: dimension, a: q, lda: dimension, b: bank, ldb: dimension,
+                                      shift: shift, scale: scale, c: out, ldc: count)
+        }
+    }
+
+    /// Calls `body` with v: [B, D] rounded to bf16 and the bank's bf16 copy: [N, D]. v's copy is a
+    /// local buffer (a few kB), so concurrent calls on one bank stay safe as in fp32.
+    private func withBF16Operands(_ v: UnsafePointer<Float>, batch: Int,
+                                  _ body: (UnsafePointer<BF16Bits>, UnsafePointer<BF16Bits>) -> Void) {
+        withUnsafeTemporaryAllocation(of: BF16Bits.self, capacity: batch * dimension) { q in
+            Gemm.convertToBF16(v, count: batch * dimension, into: q.baseAddress!)
+            storageBF16.withUnsafeBufferPointer { bank in body(UnsafePointer(q.baseAddress!), bank.baseAddress!) }
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Kernels
 
@@ -59,6 +60,32 @@ import Testing
             }
             #expect(abs(Double(c[i * n + j]) - s) <= 1e-6 * bound + 1e-7, "\(i), \(j)")
         } }
+    }
+
+    /// The matmul with exp fused into its output against a plain loop: e = exp((Σ a·b − shift)·scale)
+    /// over the same bf16 inputs in Double, rounded to bf16. Allowed: the fp32 sum's rounding
+    /// (times scale, in the exponent) and oneDNN's exp, then at most one bf16 step apart; the
+    /// last column's padding untouched (ldc > n).
+    @Test func bf16gemmExponentialsMatchReference() throws {
+        try #require(Gemm.bf16gemmExponentialsAvailable)
+        let m = 5, n = 301, k = 48, ldc = n + 3
+        var rng = SplitMix(seed: 21)
+        let a = (0..<m * k).map { _ in Gemm.bf16(rng.nextFloat() * 0.3) }
+        let b = (0..<n * k).map { _ in Gemm.bf16(rng.nextFloat() * 0.3) }
+        for (shift, scale): (Float, Float) in [(1, 1 / 0.07), (0, 1), (0.5, 10)] {
+            var e = [BF16Bits](repeating: 0xFFFF, count: m * ldc)
+            Gemm.bf16gemmExponentials(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, shift: shift, scale: scale, c: &e, ldc: ldc)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var z = 0.0
+                    for p in 0..<k { z += Double(Gemm.float(bf16: a[i * k + p])) * Double(Gemm.float(bf16: b[j * k + p])) }
+                    let exact = Foundation.exp((z - Double(shift)) * Double(scale))
+                    let got = Double(Gemm.float(bf16: e[i * ldc + j]))
+                    #expect(abs(got - exact) <= (1.0 / 128 + 1e-5 * Double(scale)) * exact, "\(i), \(j), scale \(scale)")
+                }
+                #expect(e[(i * ldc + n)..<(i * ldc + ldc)].allSatisfy { $0 == 0xFFFF }, "wrote past row \(i)")
+            }
+        }
     }
 }
 

@@ -87,4 +87,19 @@ import Testing
             }
         }
     }
+
+    /// The sum of a bf16 row against a Double loop: lengths around the 32-value loads and the
+    /// 1 024-value blocks, odd start addresses (an unaligned view into a larger row), tiny and
+    /// large magnitudes.
+    @Test func sumOfBF16MatchesADoubleLoop() {
+        var rng = SplitMix(seed: 13)
+        for n in [1, 31, 32, 33, 1023, 1024, 1025, 3001, 55_000] {
+            for magnitude: Float in [1, 1e-12, 1e6] {
+                let row = (0..<n + 1).map { _ in Gemm.bf16(abs(rng.nextFloat()) * magnitude) }
+                let reference = row.dropFirst().reduce(0.0) { $0 + Double(Gemm.float(bf16: $1)) }
+                let got = row.withUnsafeBufferPointer { VectorMath.sum(bf16: $0.baseAddress! + 1, count: n) }
+                #expect(abs(got - reference) <= 1e-6 * reference, "n \(n), magnitude \(magnitude)")
+            }
+        }
+    }
 }

@@ -72,6 +72,45 @@ import Testing
         for (x, y) in zip(fp32.gradient, bf16.gradient) { #expect(abs(x - y) <= 0.1 * scale) }
     }
 
+    /// NPID's bf16 path with the exponentials fused into the product (τ 0.1) and without (τ 0.02,
+    /// below the fused path's bound): each agrees with fp32 up to bf16 rounding.
+    @Test(arguments: [Float(0.1), 0.02])
+    func npidBF16PathsAgreeWithFP32(temperature: Float) throws {
+        let a = try Problem(b: 6, d: 16, n: 300, k: 2, seed: 10), b = try Problem(b: 6, d: 16, n: 300, k: 2, seed: 10)
+        b.bank.productPrecision = .bf16
+        var c = NPIDConfig(); c.temperature = temperature
+        let fp32 = try NPIDLoss(config: c, datasetSize: 300).evaluate(features: a.features, indices: a.indices, bank: a.bank)
+        let bf16 = try NPIDLoss(config: c, datasetSize: 300).evaluate(features: b.features, indices: b.indices, bank: b.bank)
+        #expect(abs(fp32.loss - bf16.loss) <= 0.02 * abs(fp32.loss))
+        let scale = fp32.gradient.map(abs).max() ?? 0
+        #expect(scale > 0)
+        for (x, y) in zip(fp32.gradient, bf16.gradient) { #expect(abs(x - y) <= 0.1 * scale) }
+    }
+
+    /// The fused exponentials against the two-pass bf16 path on the same bank: the same softmax
+    /// up to one more bf16 rounding of each e (and the shift by 1 instead of the row maximum).
+    /// With a bank whose rows are far from unit vectors, exp((z − 1)/τ) overflows and the loss
+    /// falls back to the two-pass path: bit for bit its result.
+    @Test func npidFusedExponentialsMatchTheTwoPassPath() throws {
+        let p = try Problem(b: 6, d: 16, n: 300, k: 2, seed: 12)
+        p.bank.productPrecision = .bf16
+        var c = NPIDConfig(); c.temperature = 0.1
+        let fusedLoss = try NPIDLoss(config: c, datasetSize: 300), twoPassLoss = try NPIDLoss(config: c, datasetSize: 300)
+        twoPassLoss.fusedExponentials = false
+        let fused = try fusedLoss.evaluate(features: p.features, indices: p.indices, bank: p.bank)
+        let twoPass = try twoPassLoss.evaluate(features: p.features, indices: p.indices, bank: p.bank)
+        #expect(abs(fused.loss - twoPass.loss) <= 0.005 * abs(twoPass.loss))
+        let scale = twoPass.gradient.map(abs).max() ?? 0
+        #expect(scale > 0)
+        for (x, y) in zip(fused.gradient, twoPass.gradient) { #expect(abs(x - y) <= 0.02 * scale) }
+
+        try p.bank.restore(p.bank.storage.map { $0 * 30 })
+        let overflowing = try fusedLoss.evaluate(features: p.features, indices: p.indices, bank: p.bank)
+        let reference = try twoPassLoss.evaluate(features: p.features, indices: p.indices, bank: p.bank)
+        #expect(overflowing.loss == reference.loss)
+        #expect(overflowing.gradient == reference.gradient)
+    }
+
     /// The option reaches both methods' banks through the registry's setup; nil stays fp32.
     @Test func methodsTakeThePrecisionFromTheOptions() throws {
         var options = InvPConfig(); options.backgroundCount = 16
