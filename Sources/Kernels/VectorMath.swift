@@ -72,12 +72,9 @@ public enum VectorMath {
     /// Double across blocks. Each 64-byte load holds 32 values: the even ones are the low halves
     /// of its 16 UInt32 lanes shifted up, the odd ones the high halves masked (no conversion call).
     public static func sum(bf16 row: UnsafePointer<BF16Bits>, count n: Int) -> Double {
-        var total = 0.0
-        var block = 0
-        while block < n {
-            let end = min(n, block + 1024)
+        sumOverBlocks(n) { start, end in
             var partial = Vector()
-            var j = block
+            var j = start
             while j + 2 * lanes <= end {
                 let pairs = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<UInt32>.self)
                 partial += unsafeBitCast(pairs &<< 16, to: Vector.self)
@@ -86,7 +83,19 @@ public enum VectorMath {
             }
             var tail: Float = 0
             for i in j..<end { tail += Gemm.float(bf16: row[i]) }
-            total += Double(partial.sum()) + Double(tail)
+            return Double(partial.sum()) + Double(tail)
+        }
+    }
+
+    /// Σ of `blockSum(start, end)` over the blocks of 1 024 values that cover 0..<n, in Double
+    /// (each block summed in fp32 by the caller, so fp32 sums stay short).
+    @inline(__always)
+    static func sumOverBlocks(_ n: Int, _ blockSum: (_ start: Int, _ end: Int) -> Double) -> Double {
+        var total = 0.0
+        var block = 0
+        while block < n {
+            let end = min(n, block + 1024)
+            total += blockSum(block, end)
             block = end
         }
         return total
@@ -96,12 +105,9 @@ public enum VectorMath {
     /// partial sums over blocks of 1 024 values, Double across blocks).
     public static func exponentialsToBF16(_ row: UnsafePointer<Float>, count n: Int, shift: Float, scale: Float,
                                           into out: UnsafeMutablePointer<BF16Bits>) -> Double {
-        var total = 0.0
-        var block = 0
-        while block < n {
-            let end = min(n, block + 1024)
+        sumOverBlocks(n) { start, end in
             var partial = Vector()
-            var j = block
+            var j = start
             while j < end {
                 let width = min(lanes, end - j)
                 var e = exp((load(row, j, count: width) - shift) * scale)
@@ -115,9 +121,7 @@ public enum VectorMath {
                 }
                 j += lanes
             }
-            total += Double(partial.sum())
-            block = end
+            return Double(partial.sum())
         }
-        return total
     }
 }
