@@ -61,19 +61,27 @@ extension Gemm {
         let bLayout = Layout.strided([k, n], transB ? [1, ldb] : [ldb, 1], .bf16)
         let cLayout = Layout.strided([m, n], [ldc, 1], .f32)
         let key = "matmul \(aLayout.key) \(bLayout.key) \(cLayout.key)"
-        let kernel = KernelCache.shared.get(key) { () -> PrimitiveBox in
+        runMatmul(key: key, (aLayout, bLayout, cLayout), a: a, b: b, c: c) {
             var desc = dnnl_matmul_desc_t()
             var (amd, bmd, cmd) = (aLayout.md, bLayout.md, cLayout.md)
             check(dnnl_matmul_desc_init(&desc, &amd, &bmd, nil, &cmd), key)
-            guard let p = withUnsafePointer(to: &desc, { Primitive(name: key, opDesc: UnsafeRawPointer($0)) }) else {
-                fatalError("oneDNN has no bf16 matmul for \(key)")
-            }
+            return withUnsafePointer(to: &desc) { Primitive(name: key, opDesc: UnsafeRawPointer($0)) }
+        }
+    }
+
+    /// Executes the matmul primitive cached under `key` (made by `make` on first use; trapping if
+    /// oneDNN has none) on A, B and C with the given layouts.
+    private static func runMatmul(key: String, _ layouts: (a: Layout, b: Layout, c: Layout),
+                                  a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutableRawPointer,
+                                  make: () -> Primitive?) {
+        let kernel = KernelCache.shared.get(key) { () -> PrimitiveBox in
+            guard let p = make() else { fatalError("oneDNN has no such primitive: \(key)") }
             return PrimitiveBox(p)
         }
         kernel.primitive.execute([
-            (Arg.src, Operand(aLayout, UnsafeMutableRawPointer(mutating: a))),
-            (Arg.weights, Operand(bLayout, UnsafeMutableRawPointer(mutating: b))),
-            (Arg.dst, Operand(cLayout, UnsafeMutableRawPointer(c))),
+            (Arg.src, Operand(layouts.a, UnsafeMutableRawPointer(mutating: a))),
+            (Arg.weights, Operand(layouts.b, UnsafeMutableRawPointer(mutating: b))),
+            (Arg.dst, Operand(layouts.c, c)),
         ])
     }
 
@@ -89,17 +97,9 @@ extension Gemm {
         if m == 0 || n == 0 { return }
         let (aLayout, bLayout, cLayout) = exponentialLayouts(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
         let key = "matmul-exp \(shift) \(scale) \(aLayout.key) \(bLayout.key) \(cLayout.key)"
-        let kernel = KernelCache.shared.get(key) { () -> PrimitiveBox in
-            guard let p = exponentialPrimitive(aLayout, bLayout, cLayout, shift: shift, scale: scale) else {
-                fatalError("oneDNN has no bf16 matmul with an exp post-op for \(key)")
-            }
-            return PrimitiveBox(p)
+        runMatmul(key: key, (aLayout, bLayout, cLayout), a: a, b: b, c: c) {
+            exponentialPrimitive(aLayout, bLayout, cLayout, shift: shift, scale: scale)
         }
-        kernel.primitive.execute([
-            (Arg.src, Operand(aLayout, UnsafeMutableRawPointer(mutating: a))),
-            (Arg.weights, Operand(bLayout, UnsafeMutableRawPointer(mutating: b))),
-            (Arg.dst, Operand(cLayout, UnsafeMutableRawPointer(c))),
-        ])
     }
 
     /// Whether oneDNN has the bf16 matmul with exp post-ops of `bf16gemmExponentials` on this CPU.
