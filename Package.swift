@@ -30,7 +30,9 @@ let package = Package(
         // Kernels layer: the only code that talks to C libraries.
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CImageLibs", path: "Sources/CImageLibs"),
-        .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: optimized),
+        // Hand-written C vector kernels (AVX-512 compress), chosen at run time; only Kernels uses them.
+        .target(name: "CKernels"),
+        .target(name: "Kernels", dependencies: ["CDNNL", "CKernels"], swiftSettings: optimized),
         .target(name: "Codecs", dependencies: ["CImageLibs"], swiftSettings: optimized),
         // Collectives: allreduce, all-gather, broadcast over MPI (OpenMPI's libmpi opened at run
         // time under mpirun, never linked), or the identity for one process.

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Top-k selection of large float rows without sorting them (used by the memory-bank methods to
 /// pick the M = 4096 nearest of N = 60 000+ bank entries per anchor, SPEC step 4).
 ///
@@ -321,6 +323,38 @@ public enum Selection {
         }
     }
 
+    /// Whether `collectAtLeast` runs on AVX-512 (decided once per process from CPUID).
+    static let collectsWithAVX512 = ckernels_has_avx512f() == 1
+
+    /// Writes every position i < n with values[i] ≥ threshold (a NaN never qualifies) into
+    /// `indices` in ascending order, and values[i] into `collected`; returns how many. Both need
+    /// room for n + 16 entries. AVX-512's compress (16 values per step) where the CPU has it, else
+    /// `collectAtLeastPlain`, its tested reference.
+    static func collectAtLeast(
+        _ values: UnsafePointer<Float>, _ n: Int, _ threshold: Float,
+        indices: UnsafeMutablePointer<Int32>, collected: UnsafeMutablePointer<Float>
+    ) -> Int {
+        if collectsWithAVX512 {
+            return ckernels_collect_at_least_avx512(values, n, threshold, indices, collected)
+        }
+        return collectAtLeastPlain(values, n, threshold, indices: indices, collected: collected)
+    }
+
+    /// The plain branch-free loop of `collectAtLeast` (same outputs; room for n entries suffices).
+    static func collectAtLeastPlain(
+        _ values: UnsafePointer<Float>, _ n: Int, _ threshold: Float,
+        indices: UnsafeMutablePointer<Int32>, collected: UnsafeMutablePointer<Float>
+    ) -> Int {
+        var c = 0
+        for i in 0..<n {  // NaN compares false and is never collected
+            let x = values[i]
+            indices[c] = Int32(truncatingIfNeeded: i)
+            collected[c] = x
+            c &+= Int(unsafeBitCast(x >= threshold, to: UInt8.self))
+        }
+        return c
+    }
+
     /// The sampled-threshold path of `selectByThresholdReference`, with the same result (the
     /// same indices in the same order, and false in exactly the same cases) at a lower cost: both
     /// order statistics (the threshold's rank in the sample, the k-th among the survivors) by
@@ -337,16 +371,12 @@ public enum Selection {
                 sample[i] = x.isNaN ? -.infinity : x
             }
             let threshold = kthLargestByHistogram(sample, sampleCount, rank - 1, scratch: sample + sampleCount)
-            return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { ib -> Bool in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n) { vb -> Bool in
+            // Room for n + 16 entries each (`collectAtLeast` stores whole vectors); pv's second
+            // half is the scratch of the k-th search among the c collected values.
+            return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n + 16) { ib -> Bool in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n + 16) { vb -> Bool in
                 let p = ib.baseAddress!, pv = vb.baseAddress!
-                var c = 0
-                for i in 0..<n {  // NaN compares false and is never collected
-                    let x = values[i]
-                    p[c] = Int32(truncatingIfNeeded: i)
-                    pv[c] = x
-                    c &+= Int(unsafeBitCast(x >= threshold, to: UInt8.self))
-                }
+                let c = collectAtLeast(values, n, threshold, indices: p, collected: pv)
                 if c < k { return false }
                 let kth = kthLargestByHistogram(pv, c, k - 1, scratch: pv + c)
                 // Everything above the k-th value (fewer than k, so `o` stays in bounds), then

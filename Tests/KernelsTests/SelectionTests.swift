@@ -168,4 +168,34 @@ import Testing
             #expect(Array(all[r * k..<(r + 1) * k]) == Self.run(Array(v[r * n..<(r + 1) * n]), k: k, prefix: 5))
         }
     }
+
+    /// The collecting pass (AVX-512 where this CPU has it) equals its plain loop, bit for bit, on
+    /// lengths around the 16-lane step and on rows with NaN, signed zeros, infinities and ties at
+    /// the threshold, including a NaN threshold (nothing qualifies).
+    @Test func collectingPassEqualsPlainLoop() {
+        var rng = SplitMix(seed: 17)
+        let specials: [Float] = [.nan, -0.0, 0.0, .infinity, -.infinity, 0.5, 0.5]
+        for n in [0, 1, 15, 16, 17, 31, 33, 1000, 55_000] {
+            let v = (0..<n).map { i in i % 7 == 3 ? specials[i % specials.count] : rng.nextFloat() - 0.25 }
+            for threshold: Float in [-.infinity, -0.0, 0.5, 0.9, .infinity, .nan] {
+                func collect(_ plain: Bool) -> (indices: [Int32], values: [UInt32]) {
+                    var idx = [Int32](repeating: -1, count: n + 16), got = [Float](repeating: 0, count: n + 16)
+                    let c = v.withUnsafeBufferPointer { p in
+                        idx.withUnsafeMutableBufferPointer { i in
+                            got.withUnsafeMutableBufferPointer { g in
+                                let base = p.baseAddress ?? UnsafePointer(g.baseAddress!)
+                                return plain
+                                    ? Selection.collectAtLeastPlain(base, n, threshold, indices: i.baseAddress!, collected: g.baseAddress!)
+                                    : Selection.collectAtLeast(base, n, threshold, indices: i.baseAddress!, collected: g.baseAddress!)
+                            }
+                        }
+                    }
+                    return (Array(idx.prefix(c)), got.prefix(c).map(\.bitPattern))
+                }
+                let fast = collect(false), plain = collect(true)
+                #expect(fast.indices == plain.indices && fast.values == plain.values, "n \(n), threshold \(threshold)")
+                #expect(plain.indices == v.indices.filter { v[$0] >= threshold }.map { Int32($0) }, "n \(n), threshold \(threshold)")
+            }
+        }
+    }
 }
