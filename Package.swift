@@ -2,7 +2,7 @@
 // invprop: Invariance Propagation (NeurIPS 2020) on a CPU, in Swift, on oneDNN.
 // Layering (each target depends only on those below it), see docs/architecture.md:
 //   invprop (CLI) -> InvpropCLI -> Training / Evaluation -> Methods -> Models, Data -> NN
-//   -> Tensors -> Kernels (oneDNN), Codecs (libpng, libjpeg-turbo, zlib); Training -> Collectives (MPI,
+//   -> Tensors -> Kernels (oneDNN, CKernels), Codecs (libpng, libjpeg-turbo, zlib); Training -> Collectives (MPI,
 //   opened at run time); SafeTensors, Randomness and
 //   RunFormat (run-directory file names, checkpoint and metrics keys) are leaves. InvpropCLI -> ONNXExport -> Models
 //   (plus the swift-protobuf runtime) writes ONNX files.
