@@ -59,6 +59,36 @@ import Testing
         #expect(same * 10 >= fp32.nearest.count * 8)
     }
 
+    /// InvP's bf16 dv (the selected entries as pairs, summed in bank order) against the fp32 dense
+    /// sgemm, on operands that bf16 holds exactly (unit vectors of four ±½ entries, so every z is
+    /// a multiple of ¼ in both precisions): the same selections and loss, the same gradient up to
+    /// fp32 summation order.
+    @Test func invpPairedBackwardMatchesDenseFP32OnExactOperands() throws {
+        let b = 6, d = 16, n = 300
+        var rng = TestRNG(seed: 21)
+        func halves() -> [Float] {
+            var row = [Float](repeating: 0, count: d), placed = 0
+            while placed < 4 {
+                let c = rng.int(d)
+                if row[c] == 0 { row[c] = rng.float() < 0 ? -0.5 : 0.5; placed += 1 }
+            }
+            return row
+        }
+        var c = InvPConfig(); c.backgroundCount = 64; c.temperature = 0.1
+        let a = try Problem(b: b, d: d, n: n, k: 4, seed: 8), e = try Problem(b: b, d: d, n: n, k: 4, seed: 8)
+        let bankRows = (0..<n).flatMap { _ in halves() }, features = (0..<b).flatMap { _ in halves() }
+        try a.bank.restore(bankRows)
+        try e.bank.restore(bankRows)
+        e.bank.productPrecision = .bf16
+        let fp32 = try InvPLoss(config: c, datasetSize: n).evaluate(features: features, indices: a.indices, epoch: 31, bank: a.bank, table: a.table)
+        let bf16 = try InvPLoss(config: c, datasetSize: n).evaluate(features: features, indices: e.indices, epoch: 31, bank: e.bank, table: e.table)
+        #expect(fp32.nearest == bf16.nearest)
+        #expect(fp32.loss == bf16.loss)
+        let scale = fp32.gradient.map(abs).max() ?? 0
+        #expect(scale > 0)
+        for (x, y) in zip(fp32.gradient, bf16.gradient) { #expect(abs(x - y) <= 1e-4 * scale) }
+    }
+
     /// NPID's bf16 path with the exponentials fused into the product (τ 0.1) and without (τ 0.02,
     /// below the fused path's bound): each agrees with fp32 up to bf16 rounding.
     @Test(arguments: [Float(0.1), 0.02])
