@@ -48,9 +48,9 @@ public final class InvPLoss {
     public let datasetSize: Int
     /// scores: [B, N]: z = v·bankᵀ (overwritten in place by dL/dz on the dense fp32 path).
     private var scores: [Float] = []
-    /// The M + 1 + P non-zeros of each row of dL/dz as (bank row, weight) pairs, and dv = g·bank
-    /// from them in bank order (only while the bank's `productPrecision` is bf16; reused across steps).
-    private let sparseBackward = SparseBackProjection()
+    /// [B, N]: dL/dz rounded to bf16, the left operand of the bf16 dv = g·bank (only while the
+    /// bank's `productPrecision` is bf16; reused across steps like `scores`).
+    private var gradientBF16: [BF16Bits] = []
     /// True (default): dv by a dense sgemm [B, N]·[N, D]. False: gather only the M + 1 + P
     /// selected bank rows per anchor (15× fewer operations, but random 512-byte reads from a
     /// 30 MB bank; measured 2× slower on the 2-core target). Same result up to rounding.
@@ -96,15 +96,14 @@ public final class InvPLoss {
         var candidateLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
         var positiveLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
 
-        // dv = dL/dv: [B, D]. Only M + 1 + P entries of each row of dL/dz are non-zero. fp32: by
+        // dv = dL/dv: [B, D]. Only M + 1 + P entries of each row of dL/dz are non-zero; by
         // default the row is scattered into the dense [B, N] workspace and multiplied by the
-        // bank with one sgemm (streams the bank; see `denseBackward`). bf16: the entries are kept
-        // as (bank row, weight) pairs and summed in bank order (`SparseBackProjection`).
+        // bank with one sgemm (streams the bank; see `denseBackward`).
         let dense = denseBackward
         let bf16 = dense && bank.productPrecision == .bf16
-        if bf16 { sparseBackward.reset(batch: b, stride: m + 1 + cfg.positiveCount) }
-        let pairs = sparseBackward
+        if bf16 && gradientBF16.count != b * n { gradientBF16 = [BF16Bits](repeating: 0, count: b * n) }
         var dv = [Float](repeating: 0, count: b * d)
+        gradientBF16.withUnsafeMutableBufferPointer { gbP in
         bank.storage.withUnsafeBufferPointer { bankP in
         dv.withUnsafeMutableBufferPointer { dvP in
         scores.withUnsafeMutableBufferPointer { sp in
@@ -147,14 +146,20 @@ public final class InvPLoss {
                     // index not selected gets 0 (selection indices are constants).
                     let g = invB * invTau
                     if bf16 {
-                        // One pair per term: the M background entries, self, the positives with a
-                        // weight (an index may be all three: its terms add up in dv as in the row).
-                        let weighted = min(positives.indices.count, positives.weights.count)
-                        let (rowsOut, weightsOut) = pairs.reserve(row: r, count: m + 1 + weighted)
-                        for j in 0..<m { rowsOut[j] = background[j]; weightsOut[j] = Float(g * term.coefBg * backgroundS[j]) }
-                        rowsOut[m] = Int32(anchor)
-                        weightsOut[m] = Float(g * term.coefSelf * term.selfS)
-                        for i in 0..<weighted { rowsOut[m + 1 + i] = positives.indices[i]; weightsOut[m + 1 + i] = Float(g * positives.weights[i]) }
+                        // Only the M + 1 + P selected entries are non-zero: they are zeroed and
+                        // summed in the fp32 row exactly as below (an index may be background,
+                        // self and positive at once), then rounded into the zeroed bf16 row.
+                        for j in 0..<m { row[Int(background[j])] = 0 }
+                        row[anchor] = 0
+                        for q in positives.indices { row[Int(q)] = 0 }
+                        for j in 0..<m { row[Int(background[j])] += Float(g * term.coefBg * backgroundS[j]) }
+                        row[anchor] += Float(g * term.coefSelf * term.selfS)
+                        for (q, w) in zip(positives.indices, positives.weights) { row[Int(q)] += Float(g * w) }
+                        let out = gbP.baseAddress! + r * n
+                        out.update(repeating: 0, count: n)
+                        for j in 0..<m { let i = Int(background[j]); out[i] = Gemm.bf16(row[i]) }
+                        out[anchor] = Gemm.bf16(row[anchor])
+                        for q in positives.indices { out[Int(q)] = Gemm.bf16(row[Int(q)]) }
                     } else if dense {
                         row.update(repeating: 0, count: n)
                         for j in 0..<m { row[Int(background[j])] += Float(g * term.coefBg * backgroundS[j]) }
@@ -177,11 +182,15 @@ public final class InvPLoss {
                     }
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}
 
-        // dv = (dL/dz)·bank: from the pairs against the bf16 copy, or one sgemm [B, N]·[N, D].
+        // Dense path: dv = (dL/dz)·bank, one sgemm [B, N]·[N, D] (a bf16 matmul on the bf16 copies).
         if bf16 {
-            dv.withUnsafeMutableBufferPointer { bank.backProject(pairs, into: $0.baseAddress!) }
+            gradientBF16.withUnsafeBufferPointer { gp in
+                dv.withUnsafeMutableBufferPointer { dp in
+                    bank.backProject(bf16: gp.baseAddress!, batch: b, into: dp.baseAddress!)
+                }
+            }
         } else if dense {
             scores.withUnsafeBufferPointer { sp in
                 dv.withUnsafeMutableBufferPointer { dp in

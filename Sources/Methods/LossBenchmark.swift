@@ -16,11 +16,8 @@ public enum LossBenchmark {
         public var update: Double
         /// z = v·bankᵀ, [B, N].
         public var similarities: Double
-        /// dv = g·bank, [B, D], dense (NPID's; InvP's fp32 path).
+        /// dv = g·bank, [B, D].
         public var backProjection: Double
-        /// dv from M (bank row, weight) pairs per row, summed in bank order (InvP's bf16 path;
-        /// `SparseBackProjection`), filling the pairs included; nil for fp32 products.
-        public var pairedBackProjection: Double?
         /// Top-M of every row of z, one thread.
         public var selection: Double
         /// Top-M of every row of z on all compute threads (as the loss runs it).
@@ -28,10 +25,9 @@ public enum LossBenchmark {
 
         /// Each part's name and median seconds, in the order `invprop bench loss` and `bench loop` print them.
         public var parts: [(name: String, seconds: Double)] {
-            let paired = pairedBackProjection.map { [("dv from M pairs per row, bank order", $0)] } ?? []
-            return [("InvP loss and gradient", invp), ("NPID loss and gradient", npid), ("bank and table update", update),
-                    ("z = v·bankᵀ", similarities), ("dv = g·bank", backProjection)] + paired
-                + [("top-M selection (1 thread)", selection), ("top-M selection (all threads)", selectionAllThreads)]
+            [("InvP loss and gradient", invp), ("NPID loss and gradient", npid), ("bank and table update", update),
+             ("z = v·bankᵀ", similarities), ("dv = g·bank", backProjection), ("top-M selection (1 thread)", selection),
+             ("top-M selection (all threads)", selectionAllThreads)]
         }
     }
 
@@ -47,8 +43,7 @@ public enum LossBenchmark {
         let npid = try NPIDLoss(config: npidConfig, datasetSize: n)
         let warm = config.warmUpEpochs + 1   // an epoch with the invariance term on
         var invp = [Double](), npidTimes = [Double](), update = [Double](), forward = [Double](), backward = [Double](), select = [Double]()
-        var selectAll = [Double](), paired = [Double]()
-        let pairs = SparseBackProjection()
+        var selectAll = [Double]()
         var z = [Float](repeating: 0, count: b * n)
         var dv = [Float](repeating: 0, count: b * d)
         var picked = [Int32](repeating: 0, count: config.backgroundCount)
@@ -84,24 +79,11 @@ public enum LossBenchmark {
                                        sortedPrefix: config.neighbourCount + 1, indices: &pickedRows)
                 }
             })
-            if bf16 {
-                // The selected entries as pairs, their z as weights (the values do not matter).
-                let m = config.backgroundCount
-                paired.append(seconds {
-                    pairs.reset(batch: b, stride: m)
-                    for r in 0..<b {
-                        let (rows, weights) = pairs.reserve(row: r, count: m)
-                        for j in 0..<m { let i = pickedRows[r * m + j]; rows[j] = i; weights[j] = z[r * n + Int(i)] }
-                    }
-                    dv.withUnsafeMutableBufferPointer { method.bank.backProject(pairs, into: $0.baseAddress!) }
-                })
-            }
         }
         // The first repetition allocates the [B, N] workspaces; it is left out.
         func median(_ x: [Double]) -> Double { let s = x.dropFirst().sorted(); return s[s.count / 2] }
         return Result(invp: median(invp), npid: median(npidTimes), update: median(update), similarities: median(forward),
-                      backProjection: median(backward), pairedBackProjection: bf16 ? median(paired) : nil,
-                      selection: median(select), selectionAllThreads: median(selectAll))
+                      backProjection: median(backward), selection: median(select), selectionAllThreads: median(selectAll))
     }
 
     /// How far the bf16 bank products move InvP's selections (issue 14): for `anchors` entries of

@@ -154,15 +154,6 @@ public final class MemoryBank {
         }
     }
 
-    /// dv[b] = Σ weight · bank[row] over row b's (bank row, weight) pairs in `pairs`, against the
-    /// bf16 copy, into dv: [B, D] (B = `pairs.batch`); only while `productPrecision` is bf16.
-    public func backProject(_ pairs: SparseBackProjection, into dv: UnsafeMutablePointer<Float>) {
-        precondition(productPrecision == .bf16, "backProject(_:into:) needs productPrecision bf16")
-        storageBF16.withUnsafeBufferPointer { bank in
-            pairs.project(bank: bank.baseAddress!, rows: count, dimension: dimension, into: dv)
-        }
-    }
-
     /// dv[b] = Σ_j g[b, j] · bank[j] for g: [B, N] into dv: [B, D] (one sgemm): the backward of
     /// `similarities` with respect to v, the bank held constant.
     public func backProject(_ g: UnsafePointer<Float>, batch: Int, into dv: UnsafeMutablePointer<Float>) {

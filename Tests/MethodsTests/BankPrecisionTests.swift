@@ -59,11 +59,10 @@ import Testing
         #expect(same * 10 >= fp32.nearest.count * 8)
     }
 
-    /// InvP's bf16 dv (the selected entries as pairs, summed in bank order) against the fp32 dense
-    /// sgemm, on operands that bf16 holds exactly (unit vectors of four ±½ entries, so every z is
-    /// a multiple of ¼ in both precisions): the same selections and loss, the same gradient up to
-    /// fp32 summation order.
-    @Test func invpPairedBackwardMatchesDenseFP32OnExactOperands() throws {
+    /// InvP's bf16 path against fp32 on operands that bf16 holds exactly (unit vectors of four ±½
+    /// entries, so every z is a multiple of ¼ in both precisions): the same selections and loss
+    /// bit for bit, and the same gradient up to the bf16 rounding of dL/dz (2⁻⁹ of each entry).
+    @Test func invpBF16MatchesFP32OnExactOperands() throws {
         let b = 6, d = 16, n = 300
         var rng = TestRNG(seed: 21)
         func halves() -> [Float] {
@@ -86,7 +85,7 @@ import Testing
         #expect(fp32.loss == bf16.loss)
         let scale = fp32.gradient.map(abs).max() ?? 0
         #expect(scale > 0)
-        for (x, y) in zip(fp32.gradient, bf16.gradient) { #expect(abs(x - y) <= 1e-4 * scale) }
+        for (x, y) in zip(fp32.gradient, bf16.gradient) { #expect(abs(x - y) <= 1e-2 * scale) }
     }
 
     /// NPID's bf16 path with the exponentials fused into the product (τ 0.1) and without (τ 0.02,
