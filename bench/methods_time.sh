@@ -9,7 +9,8 @@
 #
 #   bench/methods_time.sh "MINUTES..." "METHODS..." "SEEDS..."
 #     MINUTES  e.g. "10 30 60";  SEEDS  e.g. "0 1 2"
-#     METHODS  invp npid odc coke invp-unmix npid-unmix
+#     METHODS  invp npid odc coke invp-unmix npid-unmix, and coke-norm (CoKe with the authors'
+#              batch norm on the encoder's output, a side check, not one of the six)
 #   Runs go to runs/methods/time/METHOD-Mmin-sSEED; wall times to runs/methods/time/wall.log, with
 #   the commit the binary was built from (INVPROP_COMMIT, default the checkout's HEAD: set it when
 #   INVPROP names a binary kept from another commit);
@@ -32,9 +33,10 @@ method_options() {
     npid)       echo "--method npid" ;;
     odc)        echo "--method odc --clusters 30" ;;
     coke)       echo "--method coke --coke-clusters 100,150,200" ;;
+    coke-norm)  echo "--method coke --coke-clusters 100,150,200 --coke-encoder-norm" ;;
     invp-unmix) echo "--unmix" ;;
     npid-unmix) echo "--method npid --unmix" ;;
-    *)          echo "unknown method '$1' (invp npid odc coke invp-unmix npid-unmix)" >&2; return 2 ;;
+    *)          echo "unknown method '$1' (invp npid odc coke coke-norm invp-unmix npid-unmix)" >&2; return 2 ;;
   esac
 }
 
