@@ -23,6 +23,22 @@ public struct InvPLossOutput: Sendable {
     public var nearest: [Int32]
     /// Per-anchor candidates and chosen positives, when requested.
     public var diagnostics: InvPDiagnostics?
+    /// Each anchor's background and positives, when requested (`keepTargets`), for scoring a
+    /// transformed view of the same anchors against them (Un-Mix).
+    public var targets: InvPTargets?
+}
+
+/// What InvP chose for each anchor of one batch (SPEC steps 4 and 7). Un-Mix scores the mixed
+/// views of a batch against the clean view's choice, so that all three of its terms share one
+/// background and one set of positives per anchor (the authors' "same positive key and
+/// negatives").
+public struct InvPTargets: Sendable, Equatable {
+    /// [B, M]: each anchor's background, the bank indices of the M largest similarities (the
+    /// first k + 1 most similar first).
+    public var background: [Int32]
+    /// [B][P_b]: each anchor's chosen positives, in selection order (empty lists in the
+    /// instance-only ablation).
+    public var positives: [[Int32]]
 }
 
 /// Per-anchor lists for logging and purity (never used for training).
@@ -65,10 +81,12 @@ public final class InvPLoss {
 
     /// Evaluates the loss on network outputs `features` f: [B, D] (row-major) of the images with
     /// dataset indices `indices`: [B], in `epoch` (counted from 1, as the authors' loop does), against `bank` and the neighbour
-    /// `table` as they were before this step. Neither is modified.
+    /// `table` as they were before this step. Neither is modified. With `targets`, each anchor's
+    /// background and positives are those given (chosen by an earlier evaluation of the same
+    /// anchors with `keepTargets`) instead of being chosen from f's similarities.
     public func evaluate(
         features: [Float], indices: [Int], epoch: Int, bank: MemoryBank, table: NeighbourTable,
-        diagnostics wantDiagnostics: Bool = false
+        diagnostics wantDiagnostics: Bool = false, keepTargets: Bool = false, targets given: InvPTargets? = nil
     ) throws -> InvPLossOutput {
         let n = datasetSize, d = bank.dimension, cfg = config
         guard bank.count == n, table.count == n else {
@@ -79,6 +97,7 @@ public final class InvPLoss {
         }
         guard epoch >= 0 else { throw MethodsError.invalidInput("epoch must be ≥ 0, got \(epoch)") }
         let b = try validateBatch(features: features, indices: indices, dimension: d, datasetSize: n)
+        if let given { try validate(given, batch: b) }
 
         // Steps 1–2: v = f/‖f‖ ([B, D]) and z = v·bankᵀ ([B, N]); s = exp(z/τ) is formed only
         // where it is used (background, self, candidates): exp is monotone, so selecting on z
@@ -94,7 +113,9 @@ public final class InvPLoss {
         var invLoss = [Double](repeating: 0, count: b)
         var nearest = [Int32](repeating: 0, count: b * (k + 1))
         var candidateLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
-        var positiveLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
+        let listPositives = wantDiagnostics || keepTargets
+        var positiveLists = [[Int32]](repeating: [], count: listPositives ? b : 0)
+        var keptBackground = [Int32](repeating: 0, count: keepTargets ? b * m : 0)  // [B, M]
 
         // dv = dL/dv: [B, D]. Only M + 1 + P entries of each row of dL/dz are non-zero; by
         // default the row is scattered into the dense [B, N] workspace and multiplied by the
@@ -112,6 +133,7 @@ public final class InvPLoss {
         nearest.withUnsafeMutableBufferPointer { nearP in
         candidateLists.withUnsafeMutableBufferPointer { candOut in
         positiveLists.withUnsafeMutableBufferPointer { posOut in
+        keptBackground.withUnsafeMutableBufferPointer { bgOut in
             let scoresBase = sp.baseAddress!
             parallelRanges(count: b) { rows in
                 var background = [Int32](repeating: 0, count: m)  // [M] bank indices
@@ -122,8 +144,13 @@ public final class InvPLoss {
                     let anchor = indices[r]
                     // Step 4: background = top M of the row, the first k+1 ordered (step 10).
                     background.withUnsafeMutableBufferPointer { bg in
-                        Selection.topK(UnsafePointer(row), count: n, k: m, sortedPrefix: k + 1,
-                                       indices: bg.baseAddress!)
+                        if let given {
+                            for j in 0..<m { bg[j] = given.background[r * m + j] }
+                        } else {
+                            Selection.topK(UnsafePointer(row), count: n, k: m, sortedPrefix: k + 1,
+                                           indices: bg.baseAddress!)
+                        }
+                        if keepTargets { for j in 0..<m { bgOut[r * m + j] = bg[j] } }
                     }
                     for c in 0...k { nearP[r * (k + 1) + c] = background[c] }
                     // Step 5: L_ins and its local derivatives.
@@ -133,13 +160,15 @@ public final class InvPLoss {
                     // Steps 6–8: propagation, positives, L_inv (its derivatives add to the instance term's).
                     var positives = ChosenPositives()
                     if invariance {
-                        positives = choosePositives(row: row, anchor: anchor, table: table, invTau: invTau)
+                        positives = given.map { scorePositives($0.positives[r], row: row, invTau: invTau) }
+                            ?? choosePositives(row: row, anchor: anchor, table: table, invTau: invTau)
                         let inv = invarianceTerm(positives: positives, instance: term, scale: scale)
                         invP[r] = inv.loss
                         term.coefBg += inv.coefBg
                         term.coefSelf += inv.coefSelf
                         positives.weights = inv.positiveWeights
-                        if wantDiagnostics { candOut[r] = positives.candidates; posOut[r] = positives.indices }
+                        if wantDiagnostics { candOut[r] = positives.candidates }
+                        if listPositives { posOut[r] = positives.indices }
                     }
 
                     // Gradient row dL/dz = (dL/ds)·s/τ, with the 1/B of the batch mean; every
@@ -182,7 +211,7 @@ public final class InvPLoss {
                     }
                 }
             }
-        }}}}}}}}}
+        }}}}}}}}}}
 
         // Dense path: dv = (dL/dz)·bank, one sgemm [B, N]·[N, D] (a bf16 matmul on the bf16 copies).
         if bf16 {
@@ -205,7 +234,24 @@ public final class InvPLoss {
         return InvPLossOutput(
             loss: Float(ins + Double(scale) * inv), instanceLoss: Float(ins), invarianceLoss: Float(inv),
             invarianceScale: scale, gradient: gradient, nearest: nearest,
-            diagnostics: wantDiagnostics ? InvPDiagnostics(candidates: candidateLists, positives: positiveLists) : nil)
+            diagnostics: wantDiagnostics ? InvPDiagnostics(candidates: candidateLists, positives: positiveLists) : nil,
+            targets: keepTargets ? InvPTargets(background: keptBackground, positives: invariance ? positiveLists : []) : nil)
+    }
+
+    /// Checks that `targets` fit a batch of `b` anchors of this loss: [b, M] background and b
+    /// positive lists (none in the instance-only ablation), every index a bank row.
+    func validate(_ targets: InvPTargets, batch b: Int) throws {
+        let m = config.backgroundCount, n = datasetSize
+        guard targets.background.count == b * m else {
+            throw MethodsError.invalidInput("targets hold \(targets.background.count) background indices, expected \(b) × \(m)")
+        }
+        guard targets.positives.count == (config.invarianceEnabled ? b : 0) else {
+            throw MethodsError.invalidInput("targets hold \(targets.positives.count) positive lists for a batch of \(b)")
+        }
+        guard targets.background.allSatisfy({ $0 >= 0 && Int($0) < n }),
+              targets.positives.allSatisfy({ $0.allSatisfy { $0 >= 0 && Int($0) < n } }) else {
+            throw MethodsError.invalidInput("targets name a bank row outside 0..<\(n)")
+        }
     }
 }
 
@@ -264,6 +310,13 @@ extension InvPLoss {
         }
         let p = min(cfg.positiveCount, cand.count)
         return ChosenPositives(candidates: cand, indices: order.prefix(p).map { cand[$0] }, s: order.prefix(p).map { candS[$0] })
+    }
+
+    /// Positives given by index (chosen for another view of the anchor), with their s values
+    /// in this view's `row`.
+    @inline(__always)
+    func scorePositives(_ indices: [Int32], row: UnsafeMutablePointer<Float>, invTau: Double) -> ChosenPositives {
+        ChosenPositives(indices: indices, s: indices.map { exp(Double(row[Int($0)]) * invTau) })
     }
 
     /// SPEC step 8: L_inv = −log(Σ positives / den + 1e-7), den = Σ background − self_s

@@ -88,13 +88,34 @@ public final class InvariancePropagation: TrainingMethod {
     /// SPEC steps 1–9 for the trainer; purity counts ride along when labels were given; the
     /// records are each anchor's k + 1 nearest bank entries, [B, k+1], for the table update.
     public func computeLoss(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss {
-        let out = try computeLoss(features: features, indices: indices, epoch: epoch, diagnostics: diagnosticLabels != nil)
+        try trainerLoss(features: features, indices: indices, epoch: epoch, keepTargets: false)
+    }
+
+    /// `computeLoss` with each anchor's background and positives kept (`InvPTargets`).
+    public func computeLossKeepingTargets(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss {
+        try trainerLoss(features: features, indices: indices, epoch: epoch, keepTargets: true)
+    }
+
+    /// SPEC steps 1–9 with the background and positives of `targets` (an `InvPTargets` kept for
+    /// the same anchors) instead of those f's similarities would choose.
+    public func computeLoss(features: [Float], indices: [Int], epoch: Int, against targets: (any Sendable)?) throws -> MethodLoss {
+        guard let given = targets as? InvPTargets else {
+            throw MethodsError.invalidInput("InvP scores a transformed view only against targets kept by computeLossKeepingTargets")
+        }
+        let out = try loss.evaluate(features: features, indices: indices, epoch: epoch, bank: bank, table: table, targets: given)
+        return MethodLoss(loss: out.loss, terms: [out.instanceLoss, out.invarianceLoss], gradient: out.gradient, records: out.nearest)
+    }
+
+    /// The trainer's loss record for f, with purity counts when labels were given.
+    private func trainerLoss(features: [Float], indices: [Int], epoch: Int, keepTargets: Bool) throws -> MethodLoss {
+        let out = try loss.evaluate(features: features, indices: indices, epoch: epoch, bank: bank, table: table,
+                                    diagnostics: diagnosticLabels != nil, keepTargets: keepTargets)
         var counts: [String: Double] = [:]
         if let labels = diagnosticLabels, let diagnostics = out.diagnostics {
             counts = try PurityCounts.measure(anchors: indices, diagnostics: diagnostics, labels: labels).asCounts
         }
         return MethodLoss(loss: out.loss, terms: [out.instanceLoss, out.invarianceLoss], gradient: out.gradient, counts: counts,
-                          records: out.nearest)
+                          records: out.nearest, targets: out.targets)
     }
 
     /// k + 1 nearest entries per anchor.

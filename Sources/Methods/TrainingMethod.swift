@@ -39,10 +39,15 @@ public struct MethodLoss: Sendable {
     /// training every rank's records are gathered, so each rank updates the state from the whole
     /// global batch.
     public var records: [Int32]
+    /// What the method chose to score each anchor against (InvP: its background and positives),
+    /// kept by `computeLossKeepingTargets` for a mixing hook; opaque to everyone but the method.
+    public var targets: (any Sendable)?
 
     /// A step's result.
-    public init(loss: Float, terms: [Float], gradient: [Float], counts: [String: Double] = [:], records: [Int32] = []) {
+    public init(loss: Float, terms: [Float], gradient: [Float], counts: [String: Double] = [:], records: [Int32] = [],
+                targets: (any Sendable)? = nil) {
         self.loss = loss; self.terms = terms; self.gradient = gradient; self.counts = counts; self.records = records
+        self.targets = targets
     }
 }
 
@@ -94,6 +99,13 @@ public protocol TrainingMethod: AnyObject {
     /// Loss, named terms and dL/df for f: [B, D] of the training images `indices` in `epoch`
     /// (counted from 1, as the authors' loops count).
     func computeLoss(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss
+    /// `computeLoss` that also keeps in `MethodLoss.targets` what each anchor was scored against,
+    /// so that a mixing hook can score transformed views of the same anchors against it.
+    func computeLossKeepingTargets(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss
+    /// The loss of f: [B, D], outputs of a transformed view of the images `indices`, scored
+    /// against `targets` (from `computeLossKeepingTargets` on the clean view) instead of targets
+    /// chosen from f. Its records and counts are not the step's.
+    func computeLoss(features: [Float], indices: [Int], epoch: Int, against targets: (any Sendable)?) throws -> MethodLoss
     /// Width of `MethodLoss.records` per sample (0: the method needs none).
     var recordWidth: Int { get }
     /// Updates the state after the optimizer step from the global batch's f: [B, D], indices [B]
@@ -125,6 +137,15 @@ public protocol TrainingMethod: AnyObject {
 }
 
 extension TrainingMethod {
+    /// `computeLoss`: for a method whose targets do not depend on f (NPID scores every anchor
+    /// against the whole bank), there is nothing to keep.
+    public func computeLossKeepingTargets(features: [Float], indices: [Int], epoch: Int) throws -> MethodLoss {
+        try computeLoss(features: features, indices: indices, epoch: epoch)
+    }
+    /// `computeLoss`, for the same reason.
+    public func computeLoss(features: [Float], indices: [Int], epoch: Int, against targets: (any Sendable)?) throws -> MethodLoss {
+        try computeLoss(features: features, indices: indices, epoch: epoch)
+    }
     /// No layers of its own.
     public var module: MethodModule? { nil }
     /// No records.

@@ -1,8 +1,9 @@
 /// Un-Mix's loss on a memory-bank method (Shen et al., AAAI 2022, adapted to a memory bank as
 /// `shared/RELATED.md` states): L(q) + λ·L(q_m) + (1 − λ)·L(reverse(q_m)), where q are the
 /// clean outputs, q_m the outputs of the mixed batch, and reverse(q_m) the same rows in reversed
-/// batch order (row b of it is (1 − λ) image b). All three terms use the anchors' indices, so
-/// the same positives and background; only the clean outputs ever reach the bank.
+/// batch order (row b of it is (1 − λ) image b). All three terms score anchor b against the
+/// same positives and background: those the clean term chose (`computeLossKeepingTargets`; for
+/// NPID, the whole bank); only the clean outputs ever reach the bank.
 public enum UnMixLoss {
     /// The rows of m: [B, D] in reversed order.
     public static func reversedRows(_ m: [Float], dimension d: Int) -> [Float] {
@@ -16,9 +17,10 @@ public enum UnMixLoss {
     /// clean term's records are the ones `finishStep` receives with q.
     public static func evaluate(method: any TrainingMethod, clean q: [Float], mixed qm: [Float], indices: [Int], epoch: Int,
                                 lambda: Double, dimension d: Int) throws -> MixedStepLoss {
-        let own = try method.computeLoss(features: qm, indices: indices, epoch: epoch)
-        let other = try method.computeLoss(features: reversedRows(qm, dimension: d), indices: indices, epoch: epoch)
-        let clean = try method.computeLoss(features: q, indices: indices, epoch: epoch)
+        let clean = try method.computeLossKeepingTargets(features: q, indices: indices, epoch: epoch)
+        let own = try method.computeLoss(features: qm, indices: indices, epoch: epoch, against: clean.targets)
+        let other = try method.computeLoss(features: reversedRows(qm, dimension: d), indices: indices, epoch: epoch,
+                                           against: clean.targets)
         let l = Float(lambda), m = Float(1 - lambda)
         let back = reversedRows(other.gradient, dimension: d)
         let gradient = (0..<qm.count).map { l * own.gradient[$0] + m * back[$0] }

@@ -39,16 +39,8 @@ import Testing
         let f64 = p.features.map { Double($0) }
         let ref = referenceInvPLoss(features: f64, problem: p, config: config, epoch: variant.epoch)
         #expect(close(Double(out.loss), ref, tol: 1e-5))
-        let h = 1e-6
-        var maxAbs = 0.0
-        var numeric = [Double](repeating: 0, count: f64.count)
-        for i in 0..<f64.count {
-            var up = f64, down = f64
-            up[i] += h; down[i] -= h
-            numeric[i] = (referenceInvPLoss(features: up, problem: p, config: config, epoch: variant.epoch)
-                - referenceInvPLoss(features: down, problem: p, config: config, epoch: variant.epoch)) / (2 * h)
-            maxAbs = max(maxAbs, abs(numeric[i]))
-        }
+        let numeric = centralDifferences(at: f64) { referenceInvPLoss(features: $0, problem: p, config: config, epoch: variant.epoch) }
+        let maxAbs = numeric.map(abs).max() ?? 0
         #expect(maxAbs > 1e-3)
         for i in 0..<f64.count {
             #expect(close(Double(out.gradient[i]), numeric[i], tol: 1e-3, floor: 1e-2 * maxAbs),

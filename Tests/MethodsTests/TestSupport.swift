@@ -42,7 +42,10 @@ struct Problem {
 /// Plain double-precision InvP loss (SPEC steps 2–9) with full sorts: the reference the
 /// optimised Float implementation is checked against, and the function finite differences
 /// are taken of.
-func referenceInvPLoss(features f: [Double], problem p: Problem, config c: InvPConfig, epoch: Int) -> Double {
+/// With `targets`, anchor r's background and positives are `targets.background[r·M ..< (r+1)·M]`
+/// and `targets.positives[r]` instead of those chosen from f (Un-Mix's mixed views).
+func referenceInvPLoss(features f: [Double], problem p: Problem, config c: InvPConfig, epoch: Int,
+                       targets: InvPTargets? = nil) -> Double {
     let n = p.bank.count, d = p.bank.dimension, b = p.indices.count
     let tau = Double(c.temperature)
     var ins = 0.0, inv = 0.0
@@ -53,18 +56,30 @@ func referenceInvPLoss(features f: [Double], problem p: Problem, config c: InvPC
             exp((0..<d).map { row[$0] / norm * Double(p.bank.storage[j * d + $0]) }.reduce(0, +) / tau)
         }
         let selfS = s[p.indices[r]]
-        let bg = s.sorted(by: >).prefix(c.backgroundCount).reduce(0, +)
+        let m = c.backgroundCount
+        let bg = targets.map { t in t.background[r * m..<(r + 1) * m].map { s[Int($0)] }.reduce(0, +) }
+            ?? s.sorted(by: >).prefix(m).reduce(0, +)
         ins += -log(selfS / bg + 1e-7)
         if c.invarianceEnabled {
             let cand = Propagation.candidates(anchor: p.indices[r], table: p.table, hops: c.hops, mode: c.propagation)
             let cs = cand.map { s[Int($0)] }.sorted(by: c.positives == .hard ? (<) : (>))
-            let pos = cs.prefix(min(c.positiveCount, cs.count)).reduce(0, +)
+            let pos = targets.map { t in t.positives[r].map { s[Int($0)] }.reduce(0, +) }
+                ?? cs.prefix(min(c.positiveCount, cs.count)).reduce(0, +)
             let den = c.exclusive ? bg - selfS : bg
             inv += -log(pos / den + 1e-7)
         }
     }
     let scale = c.invarianceEnabled ? Double(c.invarianceWeight * c.rampWeight(epoch: epoch)) : 0
     return (ins + scale * inv) / Double(b)
+}
+
+/// Central differences (step h) of `loss` at x: the numeric gradient analytic ones are checked against.
+func centralDifferences(at x: [Double], step h: Double = 1e-6, of loss: ([Double]) -> Double) -> [Double] {
+    (0..<x.count).map { i in
+        var up = x, down = x
+        up[i] += h; down[i] -= h
+        return (loss(up) - loss(down)) / (2 * h)
+    }
 }
 
 /// |a − b| ≤ tol·(|b| + floor): relative agreement with an absolute floor for values near 0.

@@ -38,6 +38,7 @@ struct UnMixFixtures: Decodable {
         let out = try UnMixLoss.evaluate(method: try npid(f), clean: f.q, mixed: f.qm, indices: f.indices, epoch: 1,
                                          lambda: f.lambda, dimension: f.dimension)
         #expect(abs(Double(out.clean.loss) - f.clean) < 1e-5 && abs(Double(out.mixedLoss) - f.mixed) < 1e-5)
+        #expect(out.clean.gradient.count == f.grad_q.count && out.mixedGradient.count == f.grad_qm.count)
         for (a, b) in zip(out.clean.gradient, f.grad_q) { #expect(abs(Double(a) - b) < 1e-5, "dL/dq \(a) vs \(b)") }
         for (a, b) in zip(out.mixedGradient, f.grad_qm) { #expect(abs(Double(a) - b) < 1e-5, "dL/dq_m \(a) vs \(b)") }
     }
@@ -60,6 +61,94 @@ struct UnMixFixtures: Decodable {
         let alone = try plain.computeLoss(features: f.q, indices: f.indices, epoch: 40) as MethodLoss
         _ = try plain.finishStep(features: f.q, indices: f.indices, records: alone.records)
         #expect(mixed.bank.storage == plain.bank.storage && mixed.table.storage == plain.table.storage)
+    }
+
+    /// InvP on a small problem, with the problem's bank and table.
+    func invp(_ p: Problem, _ config: InvPConfig) throws -> InvariancePropagation {
+        let method = try InvariancePropagation(config: config, datasetSize: p.bank.count, dimension: p.bank.dimension, seed: 0)
+        try method.bank.restore(p.bank.storage)
+        try method.table.restore(p.table.storage)
+        return method
+    }
+
+    /// A mixed-looking second view of the problem's batch: its features with noise of the same size.
+    func otherView(_ p: Problem, seed: UInt64) -> [Float] {
+        var rng = TestRNG(seed: seed)
+        return p.features.map { $0 + rng.float() }
+    }
+
+    /// With InvP, the mixed terms score each anchor against the background and positives the
+    /// clean view chose: the loss equals a double-precision reference given those targets, and
+    /// the gradient equals its central differences. The mixed view's own choice differs on this
+    /// problem, so the test would see a re-selection.
+    @Test(arguments: [false, true])
+    func invpMixedTermUsesTheCleanTargets(instanceOnly: Bool) throws {
+        var config = InvPLossTests.smallConfig()
+        config.invarianceEnabled = !instanceOnly
+        let p = try Problem(b: 4, d: 8, n: 40, k: 2, seed: 11)
+        let method = try invp(p, config)
+        let clean = try method.computeLossKeepingTargets(features: p.features, indices: p.indices, epoch: 31)
+        let targets = try #require(clean.targets as? InvPTargets)
+        let view = otherView(p, seed: 5)
+        let mixed = try method.computeLoss(features: view, indices: p.indices, epoch: 31, against: targets)
+
+        let own = try #require(try method.computeLossKeepingTargets(features: view, indices: p.indices, epoch: 31).targets as? InvPTargets)
+        #expect(own != targets)
+        let f64 = view.map { Double($0) }
+        let reference = { (f: [Double]) in referenceInvPLoss(features: f, problem: p, config: config, epoch: 31, targets: targets) }
+        #expect(close(Double(mixed.loss), reference(f64), tol: 1e-5))
+        let numeric = centralDifferences(at: f64, of: reference)
+        let maxAbs = numeric.map(abs).max() ?? 0
+        #expect(maxAbs > 1e-3 && mixed.gradient.count == numeric.count)
+        for (a, e) in zip(mixed.gradient, numeric) { #expect(close(Double(a), e, tol: 1e-3, floor: 1e-2 * maxAbs), "\(a) vs \(e)") }
+    }
+
+    /// Scoring the clean view against its own kept targets gives the plain loss bit for bit.
+    @Test func invpOwnTargetsReproduceThePlainLoss() throws {
+        let p = try Problem(b: 6, d: 16, n: 300, k: 4, seed: 8)
+        var config = InvPConfig(); config.backgroundCount = 64
+        let method = try invp(p, config)
+        let plain = try method.computeLoss(features: p.features, indices: p.indices, epoch: 31) as MethodLoss
+        let kept = try method.computeLossKeepingTargets(features: p.features, indices: p.indices, epoch: 31)
+        let again = try method.computeLoss(features: p.features, indices: p.indices, epoch: 31, against: kept.targets)
+        #expect(kept.loss == plain.loss && kept.gradient == plain.gradient && kept.records == plain.records)
+        #expect(again.loss == plain.loss && again.gradient == plain.gradient)
+    }
+
+    /// Un-Mix's mixed term on InvP is λ·L(q_m) + (1 − λ)·L(reverse(q_m)), both against the clean targets.
+    @Test func unmixOnInvPWeighsTheTwoMixedTermsAgainstTheCleanTargets() throws {
+        let p = try Problem(b: 4, d: 8, n: 40, k: 2, seed: 3)
+        let config = InvPLossTests.smallConfig()
+        let method = try invp(p, config)
+        let qm = otherView(p, seed: 9), lambda = 0.3
+        let out = try UnMixLoss.evaluate(method: method, clean: p.features, mixed: qm, indices: p.indices, epoch: 31,
+                                         lambda: lambda, dimension: 8)
+        let targets = try method.computeLossKeepingTargets(features: p.features, indices: p.indices, epoch: 31).targets
+        let own = try method.computeLoss(features: qm, indices: p.indices, epoch: 31, against: targets)
+        let other = try method.computeLoss(features: UnMixLoss.reversedRows(qm, dimension: 8), indices: p.indices, epoch: 31,
+                                           against: targets)
+        #expect(out.mixedLoss == Float(lambda) * own.loss + Float(1 - lambda) * other.loss)
+    }
+
+    /// Targets that do not fit the batch or the bank, or none at all, are refused by name.
+    @Test func invpRefusesTargetsThatDoNotFit() throws {
+        let p = try Problem(b: 4, d: 8, n: 40, k: 2, seed: 11)
+        let config = InvPLossTests.smallConfig()
+        let method = try invp(p, config)
+        let targets = try #require(try method.computeLossKeepingTargets(features: p.features, indices: p.indices, epoch: 31).targets
+            as? InvPTargets)
+        func refusal(_ given: (any Sendable)?) -> String? {
+            do { _ = try method.computeLoss(features: p.features, indices: p.indices, epoch: 31, against: given); return nil } catch {
+                return "\(error)"
+            }
+        }
+        var short = targets; short.background.removeLast()
+        var outside = targets; outside.positives[0] = [40]
+        var fewLists = targets; fewLists.positives.removeLast()
+        #expect(refusal(short)?.contains("background indices") == true)
+        #expect(refusal(outside)?.contains("outside 0..<40") == true)
+        #expect(refusal(fewLists)?.contains("positive lists") == true)
+        #expect(refusal(nil)?.contains("computeLossKeepingTargets") == true)
     }
 
     @Test func reversedRowsReverseTheBatch() {
