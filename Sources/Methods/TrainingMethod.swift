@@ -205,7 +205,7 @@ public enum MethodRegistry {
                                                  "reweight-power", "head-momentum"]
     /// Options of CoKe.
     public static let cokeOptions: Set<String> = ["coke-clusters", "coke-temperature", "coke-dual-lr", "coke-ratio", "coke-beta",
-                                                  "predictor-width"]
+                                                  "predictor-width", "coke-encoder-norm"]
     /// Options of DARLING: the bank's and the domain head's weight.
     public static let darlingOptions: Set<String> = bankOptions.union(["domain-weight"])
     /// Options of InvP's loss and neighbour propagation.

@@ -48,6 +48,8 @@ import Methods
         (["train", "--clusters", "50"], "--clusters"),
         (["train", "--method", "odc", "--coke-ratio", "0.3"], "--coke-ratio"),
         (["train", "--method", "coke", "--hops", "2"], "--hops"),
+        (["train", "--method", "invp", "--coke-encoder-norm"], "--coke-encoder-norm"),
+        (["train", "--method", "npid", "--clusters", "30"], "--clusters"),
         (["train", "--method", "odc", "--unmix"], "--unmix"),
         (["train", "--method", "coke", "--coke-ratio", "1"], "--coke-ratio"),
         (["train", "--method", "coke", "--coke-clusters", "10,x"], "--coke-clusters"),
@@ -145,5 +147,31 @@ import Methods
         try first.run()
         var again = try InvpropCommand.parseAsRoot(base + ["--method", "invp", "--background", "64", "--resume"])
         #expect(throws: (any Error).self) { try again.run() }
+        let refusal = #expect(throws: ValidationError.self) {
+            try TrainCommand.refuseOtherMethod("invp", runMethod: "npid", directory: URL(fileURLWithPath: run))
+        }
+        let message = refusal.map { "\($0)" } ?? ""
+        #expect(message.contains(run) && message.contains("npid run") && message.contains("--method invp"), "\(message)")
+        #expect(throws: Never.self) { try TrainCommand.refuseOtherMethod(nil, runMethod: "npid", directory: URL(fileURLWithPath: run)) }
+    }
+
+    /// Every option of a method's option group is listed by some registry entry, so that giving
+    /// it with another method is refused (an option missing from every list would be accepted
+    /// silently and ignored).
+    @Test func everyMethodOptionBelongsToARegistryEntry() {
+        let listed = MethodRegistry.entries.reduce(Set<String>()) { $0.union($1.options) }
+        let groups: [(String, String)] = [
+            ("memory-bank", BankMethodOptions.helpMessage()), ("InvP", InvPOptions.helpMessage()),
+            ("ODC", ODCCommandOptions.helpMessage()), ("CoKe", CoKeCommandOptions.helpMessage()),
+            ("DARLING", DARLINGCommandOptions.helpMessage()),
+        ]
+        for (group, help) in groups {
+            // Each option's line starts with its name, indented by two ("  --coke-clusters <coke-clusters>  K of …");
+            // wrapped description lines are indented further.
+            let names = help.split(separator: "\n").filter { $0.hasPrefix("  --") }
+                .map { String($0.dropFirst(4).prefix { $0 != " " && $0 != "," }) }.filter { $0 != "help" }
+            #expect(!names.isEmpty, "no options found in the \(group) group's help")
+            for name in names { #expect(listed.contains(name), "--\(name) (\(group) options) is in no registry entry's option set") }
+        }
     }
 }
