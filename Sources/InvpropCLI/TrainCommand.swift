@@ -12,7 +12,7 @@ import Training
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a network with Invariance Propagation (or NPID) on unlabeled images.",
+        abstract: "Train a network on unlabeled images with Invariance Propagation or another method (--method).",
         discussion: """
         With no options, trains the Fashion-MNIST CPU preset on the embedded dataset. Every epoch \
         appends a line to metrics.jsonl in the output directory, writes checkpoint-last.safetensors \
@@ -41,6 +41,13 @@ struct TrainCommand: ParsableCommand {
         return c
     }
 
+
+    /// Refuses to continue `directory`, a run of `runMethod`, with another `--method` (`asked`).
+    static func refuseOtherMethod(_ asked: String?, runMethod: String, directory: URL) throws {
+        guard let asked, asked != runMethod else { return }
+        throw ValidationError("\(directory.path) holds a \(runMethod) run; it cannot be resumed with --method \(asked) "
+                              + "(start a new run with another --output)")
+    }
 
     func validate() throws {
         if resume && output == nil { throw ValidationError("--resume needs --output (the run directory to continue)") }
@@ -84,10 +91,7 @@ struct TrainCommand: ParsableCommand {
             throw failure(error)
         }
         let c = trainer.config
-        if let asked = options.method, asked != c.method {
-            throw failure(ValidationError("\(directory.path) holds a \(c.method) run; it cannot be resumed with --method \(asked) "
-                                          + "(start a new run with another --output)"))
-        }
+        do { try Self.refuseOtherMethod(options.method, runMethod: c.method, directory: directory) } catch { throw failure(error) }
         let processes = communicator.size > 1 ? ", \(communicator.size) processes × batch \(c.batchSize / communicator.size)"
             + (c.syncBatchNorm == true ? ", synchronised batch norm" : "") : ""
         // The run's length: epochs, cut by --max-steps and --max-minutes where given.
