@@ -34,10 +34,11 @@ public struct ODCConfig: Sendable, Codable, Equatable {
 
 /// Online Deep Clustering (Zhan et al., CVPR 2020) as mmselfsup trains it. Start: k-means of the
 /// initial network's normalised outputs gives every image a pseudo-label. Per step: the head's
-/// class-weighted cross-entropy against the current labels; the samples memory moves towards
-/// the new outputs and every image of the batch takes its nearest centroid's label (both in
-/// `computeLoss`, as mmselfsup's loss does); after the optimizer step, the centroids every
-/// `centroidInterval` steps, the small-cluster rule, and new class weights.
+/// class-weighted cross-entropy against the current labels (`computeLoss`); after the optimizer
+/// step (`finishStep`), the samples memory moves towards the new outputs and every image of the
+/// batch takes its nearest centroid's label (mmselfsup does both in the forward pass, after the
+/// loss), then the centroids every `centroidInterval` steps, the small-cluster rule, and new
+/// class weights.
 public final class OnlineDeepClustering: TrainingMethod {
     /// The options.
     public let config: ODCConfig
