@@ -71,9 +71,99 @@ import Testing
         let expected: [Float] = [0.05, 0.1, -0.05, -0.1]
         for i in 0..<4 { #expect(abs(classifier.weights[i] - expected[i]) < 1e-6) }
         #expect(abs(classifier.bias[0] - 0.05) < 1e-6 && abs(classifier.bias[1] + 0.05) < 1e-6)
-        // Second step with momentum: v = 0.9·v + g.
-        let z = try classifier.logits([1, 2])
-        #expect(z.count == 2 && z[0] > z[1])
+    }
+
+    /// The first step's update against central differences of J = mean cross-entropy +
+    /// wd/2·(‖W‖² + ‖b‖²), the objective whose gradient PyTorch's SGD with weight decay follows:
+    /// the velocity starts at 0, so the first step moves every parameter by exactly −lr·∂J. A batch
+    /// of 5, 4 classes, random weights and bias, so every term of the softmax gradient counts.
+    @Test func stepFollowsTheFiniteDifferenceGradient() throws {
+        let (b, c, d) = (5, 4, 3)
+        let weightDecay: Float = 0.05
+        var generator = SeededGenerator(seed: 31)
+        let x = (0..<b * d).map { _ in generator.gaussian() }
+        let y = [0, 3, 1, 3, 2]
+        var start = try LinearClassifier(inputDimension: d, classCount: c, momentum: 0.9, weightDecay: weightDecay)
+        start.weights = (0..<c * d).map { _ in generator.gaussian() }
+        start.bias = (0..<c).map { _ in generator.gaussian() * 0.5 }
+
+        /// J at (weights, bias): the classifier's own batch loss (a step with lr 0 changes nothing
+        /// but the velocity of a copy) plus the decay term in Double.
+        func objective(_ weights: [Float], _ bias: [Float]) throws -> Double {
+            var probe = start
+            probe.weights = weights
+            probe.bias = bias
+            let loss = try probe.step(features: x, labels: y, lr: 0)
+            let squares = (weights + bias).reduce(0.0) { $0 + Double($1) * Double($1) }
+            return Double(loss) + Double(weightDecay) / 2 * squares
+        }
+        var stepped = start
+        let lr: Float = 1
+        try stepped.step(features: x, labels: y, lr: lr)
+        let analytic = zip(start.weights + start.bias, stepped.weights + stepped.bias).map { ($0 - $1) / lr }
+
+        let h: Float = 1e-2
+        var numeric: [Float] = []
+        let parameters = start.weights + start.bias
+        for i in parameters.indices {
+            var up = parameters, down = parameters
+            up[i] += h; down[i] -= h
+            let plus = try objective(Array(up.prefix(c * d)), Array(up.suffix(c)))
+            let minus = try objective(Array(down.prefix(c * d)), Array(down.suffix(c)))
+            numeric.append(Float((plus - minus) / Double(2 * h)))
+        }
+        let scale = numeric.map(abs).max() ?? 0
+        #expect(scale > 0.05, "the check needs gradients well above the differences' noise")
+        #expect(analytic.count == numeric.count)
+        for (i, (a, n)) in zip(analytic, numeric).enumerated() {
+            #expect(abs(a - n) <= 2e-3 * scale, "parameter \(i) (\(i < c * d ? "weight" : "bias")): analytic \(a), numeric \(n)")
+        }
+    }
+
+    /// Two steps with momentum and weight decay against the update written out by hand, bit for
+    /// bit. Every row of W starts equal and b constant, so the first step's logits tie and
+    /// p = ¼ exactly; the second batch is all zeros, so its data gradient is 0 and only decay and
+    /// momentum move the parameters (b's velocity comes from decay alone). With dyadic operands
+    /// (μ ½, wd ¼, lr ½) every value is exact in fp32, so equality is the right test.
+    @Test func momentumStepMatchesAHandComputation() throws {
+        let (mu, wd, lr) = (0.5, 0.25, 0.5)
+        let row: [Double] = [0.75, -0.25], k = 0.125
+        let x: [[Double]] = [[1, 2], [-1, 0], [2, -1], [0, 1]]
+        var classifier = try LinearClassifier(inputDimension: 2, classCount: 4, momentum: Float(mu), weightDecay: Float(wd))
+        classifier.weights = (0..<4).flatMap { _ in row.map(Float.init) }
+        classifier.bias = [Float](repeating: Float(k), count: 4)
+
+        // Step 1: g[r][c] = (¼ − [c = y_r]) / 4 with y_r = r, so gW[c][j] = Σ_r g[r][c]·x[r][j]
+        // and gb[c] = Σ_r g[r][c] = 0; v = g + wd·w; w −= lr·v.
+        var w0 = [[Double]](repeating: row, count: 4)
+        var vW = [[Double]](repeating: [0, 0], count: 4)
+        for c in 0..<4 { for j in 0..<2 {
+            var g = 0.0
+            for r in 0..<4 { g += ((0.25 - (r == c ? 1 : 0)) / 4) * x[r][j] }
+            vW[c][j] = g + wd * w0[c][j]
+            w0[c][j] -= lr * vW[c][j]
+        } }
+        var vb = wd * k
+        var b = k - lr * vb
+        let loss1 = try classifier.step(features: x.flatMap { $0.map(Float.init) }, labels: [0, 1, 2, 3], lr: Float(lr))
+        #expect(abs(Double(loss1) - log(4)) < 1e-6)
+        #expect(classifier.weights == w0.flatMap { $0.map(Float.init) })
+        #expect(classifier.bias == [Float](repeating: Float(b), count: 4))
+
+        // The first step left velocity in both buffers, so the second step tests momentum.
+        #expect(vW.joined().allSatisfy { $0 != 0 } && vb != 0)
+
+        // Step 2: zero features, so logits = b (all equal), gW = 0 and gb = 0: v = μ·v + wd·w.
+        for c in 0..<4 { for j in 0..<2 {
+            vW[c][j] = mu * vW[c][j] + wd * w0[c][j]
+            w0[c][j] -= lr * vW[c][j]
+        } }
+        vb = mu * vb + wd * b
+        b -= lr * vb
+        let loss2 = try classifier.step(features: [Float](repeating: 0, count: 8), labels: [0, 1, 2, 3], lr: Float(lr))
+        #expect(abs(Double(loss2) - log(4)) < 1e-6)
+        #expect(classifier.weights == w0.flatMap { $0.map(Float.init) })
+        #expect(classifier.bias == [Float](repeating: Float(b), count: 4))
     }
 
     @Test func badInputsThrow() throws {
