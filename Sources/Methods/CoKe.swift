@@ -268,12 +268,17 @@ public final class CoKe: TrainingMethod {
     /// Checks every tensor, then restores them.
     public func restoreState(_ tensors: [String: MethodStateTensor]) throws {
         func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
-            guard case .floats(let values, shape)? = tensors[name], values.allSatisfy(\.isFinite) else {
-                throw MethodsError.invalidInput("the checkpoint lacks method.\(name) as finite float32 \(shape)")
+            // The count is checked against the shape too: a caller can pair any array with any
+            // shape, and a short one would be read past its end later.
+            guard case .floats(let values, shape)? = tensors[name], values.count == shape.reduce(1, *) else {
+                throw MethodsError.invalidInput("the checkpoint lacks method.\(name) as float32 \(shape)")
+            }
+            guard values.allSatisfy(\.isFinite) else {
+                throw MethodsError.invalidInput("method.\(name) contains non-finite values")
             }
             return values
         }
-        guard case .int32s(let all, [heads.count, datasetSize])? = tensors["assignments"] else {
+        guard case .int32s(let all, [heads.count, datasetSize])? = tensors["assignments"], all.count == heads.count * datasetSize else {
             throw MethodsError.invalidInput("the checkpoint lacks method.assignments as int32 [\(heads.count), \(datasetSize)]")
         }
         var restored = heads
@@ -284,8 +289,8 @@ public final class CoKe: TrainingMethod {
             restored[j].duals = try floats("duals.\(j)", [k])
             restored[j].counters = try floats("counters.\(j)", [k])
             restored[j].assignments = Array(all[j * datasetSize..<(j + 1) * datasetSize])
-            guard restored[j].assignments.allSatisfy({ (0..<Int32(k)).contains($0) }) else {
-                throw MethodsError.invalidInput("method.assignments row \(j) holds a cluster outside 0..<\(k)")
+            if let bad = restored[j].assignments.first(where: { !(0..<Int32(k)).contains($0) }) {
+                throw MethodsError.invalidInput("method.assignments row \(j) holds cluster \(bad), outside 0..<\(k)")
             }
         }
         heads = restored

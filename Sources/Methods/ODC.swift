@@ -160,16 +160,24 @@ public final class OnlineDeepClustering: TrainingMethod {
     /// Checks every tensor, then restores them; the class weights follow from the labels.
     public func restoreState(_ tensors: [String: MethodStateTensor]) throws {
         let memory = try bank.values(from: tensors["bank"], name: "bank")
-        guard case .int32s(let labels, [bank.count])? = tensors["labels"],
-              labels.allSatisfy({ (0..<Int32(config.clusters)).contains($0) }) else {
-            throw MethodsError.invalidInput("the checkpoint lacks method.labels as int32 [\(bank.count)] in 0..<\(config.clusters)")
+        // Counts are checked against the shapes too: a caller can pair any array with any shape.
+        guard case .int32s(let labels, [bank.count])? = tensors["labels"], labels.count == bank.count else {
+            throw MethodsError.invalidInput("the checkpoint lacks method.labels as int32 [\(bank.count)]")
         }
-        guard case .floats(let centroids, [config.clusters, bank.dimension])? = tensors["centroids"], centroids.allSatisfy(\.isFinite) else {
-            throw MethodsError.invalidInput("the checkpoint lacks method.centroids as finite float32 [\(config.clusters), \(bank.dimension)]")
+        if let bad = labels.first(where: { !(0..<Int32(config.clusters)).contains($0) }) {
+            throw MethodsError.invalidInput("method.labels holds cluster \(bad), outside 0..<\(config.clusters)")
         }
-        guard case .int32s(let steps, [1])? = tensors["steps"], steps[0] >= 0 else {
+        guard case .floats(let centroids, [config.clusters, bank.dimension])? = tensors["centroids"],
+              centroids.count == config.clusters * bank.dimension else {
+            throw MethodsError.invalidInput("the checkpoint lacks method.centroids as float32 [\(config.clusters), \(bank.dimension)]")
+        }
+        guard centroids.allSatisfy(\.isFinite) else {
+            throw MethodsError.invalidInput("method.centroids contains non-finite values")
+        }
+        guard case .int32s(let steps, [1])? = tensors["steps"], steps.count == 1 else {
             throw MethodsError.invalidInput("the checkpoint lacks method.steps as int32 [1]")
         }
+        guard steps[0] >= 0 else { throw MethodsError.invalidInput("method.steps is \(steps[0]), expected ≥ 0") }
         try bank.restore(memory)
         clusters.labels = labels
         clusters.centroids = centroids

@@ -111,12 +111,14 @@ public final class SGD {
         for group in groups { for (_, p) in group.parameters { p.grad = nil } }
     }
 
-    /// Restores momentum buffers (from a checkpoint); each must match its parameter's size.
+    /// Restores momentum buffers (from a checkpoint); each must match its parameter's size and be finite.
     public func restore(momentumBuffers saved: [String: [Float]]) throws {
         let sizes = Dictionary(uniqueKeysWithValues: groups.flatMap { $0.parameters }.map { ($0.0, $0.1.count) })
         for (name, values) in saved {
             guard let n = sizes[name] else { throw OptimizerError.stateMismatch("momentum buffer for unknown parameter \(name)") }
             guard n == values.count else { throw OptimizerError.stateMismatch("momentum buffer \(name) has \(values.count) values, parameter has \(n)") }
+            // A NaN or infinite buffer would pass into every later step of its parameter unnoticed.
+            guard values.allSatisfy(\.isFinite) else { throw OptimizerError.stateMismatch("momentum buffer \(name) contains non-finite values") }
         }
         momentumBuffers = saved
     }

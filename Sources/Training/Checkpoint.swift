@@ -115,8 +115,12 @@ public enum Checkpoint {
         guard archive.metadata["format"] == format else {
             throw TrainingError.corrupt(path: path, reason: "not an invprop training checkpoint (metadata 'format' is \(archive.metadata["format"] ?? "absent"), expected \(format))")
         }
-        guard let c = archive.metadata["config"], let p = archive.metadata["progress"] else {
-            throw TrainingError.corrupt(path: path, reason: "checkpoint metadata lacks 'config' or 'progress'")
+        // Each key named on its own, so the message says which record the file lacks.
+        guard let c = archive.metadata["config"] else {
+            throw TrainingError.corrupt(path: path, reason: "checkpoint metadata lacks 'config' (the training configuration)")
+        }
+        guard let p = archive.metadata["progress"] else {
+            throw TrainingError.corrupt(path: path, reason: "checkpoint metadata lacks 'progress' (the training progress)")
         }
         let config = try TrainingConfig.decode(c, source: path)
         do {
