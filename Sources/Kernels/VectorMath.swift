@@ -49,11 +49,15 @@ public enum VectorMath {
         return v
     }
 
-    /// bf16 bits of every lane, rounded to nearest with ties to even (finite inputs).
+    /// bf16 bits of every lane, rounded to nearest with ties to even: `Gemm.bf16` lane by lane.
     @inline(__always)
     static func roundToBF16(_ v: Vector) -> SIMD16<UInt16> {
         let u = unsafeBitCast(v, to: SIMD16<UInt32>.self)
-        return SIMD16<UInt16>(truncatingIfNeeded: (u &+ 0x7FFF &+ ((u &>> 16) & 1)) &>> 16)
+        var rounded = (u &+ 0x7FFF &+ ((u &>> 16) & 1)) &>> 16
+        // Rounding a NaN's low payload can carry it into infinity (0x7F80_0001) or past the sign
+        // bit (0x7FFF_FFFF → −0); a NaN instead keeps its top bits, made quiet, as `Gemm.bf16` does.
+        rounded.replace(with: (u &>> 16) | 0x40, where: (u & 0x7FFF_FFFF) .> 0x7F80_0000)
+        return SIMD16<UInt16>(truncatingIfNeeded: rounded)
     }
 
     /// max_j row[j] over `count` ≥ 1 values.

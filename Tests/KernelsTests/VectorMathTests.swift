@@ -88,6 +88,40 @@ import Testing
         }
     }
 
+    /// `roundToBF16` against `Gemm.bf16` (round to nearest, ties to even; NaN kept quiet), bit for
+    /// bit: ties with even and odd last bits of both signs, the largest normal (which rounds to
+    /// infinity) and its neighbours, the smallest normal, subnormals (ties among them, and the
+    /// largest, which rounds up to the smallest normal), zeros, infinities, NaNs whose rounding
+    /// would carry into infinity or the sign bit, and random bit patterns.
+    @Test func roundToBF16MatchesGemmBF16BitForBit() {
+        var patterns: [UInt32] = [
+            0x3F80_8000, 0x3F81_8000, 0xBF80_8000, 0xBF81_8000, 0x3F80_7FFF, 0x3F80_8001,   // ties and beside them
+            0x7F7F_FFFF, 0xFF7F_FFFF, 0x7F7F_7FFF, 0x7F7F_8000, 0x7F7E_8000,                   // largest normals
+            0x0080_0000, 0x8080_0000, 0x0080_8000, 0x0081_8000,                                 // smallest normals
+            0x0000_0001, 0x8000_0001, 0x0000_8000, 0x0001_8000, 0x0000_8001, 0x007F_FFFF, 0x807F_FFFF,   // subnormals
+            0x0000_0000, 0x8000_0000, 0x7F80_0000, 0xFF80_0000,                                 // zeros, infinities
+            0x7FC0_0000, 0xFFC0_0000, 0x7F80_0001, 0xFF80_0001, 0x7F80_8000, 0x7FBF_FFFF,       // NaNs
+            0x7FFF_FFFF, 0xFFFF_FFFF, 0x7FFF_8000,
+        ]
+        var rng = SplitMix(seed: 19)
+        for _ in 0..<100_000 { patterns.append(UInt32(truncatingIfNeeded: rng.next())) }
+        while patterns.count % VectorMath.lanes != 0 { patterns.append(0x3F80_8000) }
+        var mismatches: [String] = []
+        for start in stride(from: 0, to: patterns.count, by: VectorMath.lanes) {
+            var v = VectorMath.Vector()
+            for l in 0..<VectorMath.lanes { v[l] = Float(bitPattern: patterns[start + l]) }
+            let got = VectorMath.roundToBF16(v)
+            for l in 0..<VectorMath.lanes where got[l] != Gemm.bf16(v[l]) {
+                mismatches.append("0x\(String(patterns[start + l], radix: 16)) → 0x\(String(got[l], radix: 16)), "
+                                  + "expected 0x\(String(Gemm.bf16(v[l]), radix: 16))")
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first: \(mismatches.prefix(5))")
+        // Two of the cases pinned by hand, so the comparison cannot pass with a wrong reference.
+        #expect(VectorMath.roundToBF16(VectorMath.Vector(repeating: Float(bitPattern: 0x3F81_8000)))[0] == 0x3F82)
+        #expect(VectorMath.roundToBF16(VectorMath.Vector(repeating: Float(bitPattern: 0x7F7F_FFFF)))[0] == 0x7F80)
+    }
+
     /// The sum of a bf16 row against a Double loop: lengths around the 32-value loads and the
     /// 1 024-value blocks, odd start addresses (an unaligned view into a larger row), tiny and
     /// large magnitudes.
