@@ -42,6 +42,37 @@ import Testing
         } }
     }
 
+    /// dv = g·bank in bf16 (`backProject(bf16:)`, the backward of the bf16 similarities) against
+    /// a Double loop over the bf16 operands, the bank's rounded from its fp32 rows: each entry
+    /// within fp32 summation error of the exact sum (n·2⁻²⁴ of Σ|terms|, the worst case of an
+    /// fp32 sum of n terms). The same product against the fp32 bank misses that bound on most
+    /// entries (by the bank's 2⁻⁹ rounding), so the bound does tell the operands apart. Bank
+    /// sizes on and off the 16-value blocks.
+    @Test(arguments: [120, 131])
+    func bf16BackProjectionMatchesAPlainLoop(n: Int) throws {
+        let b = 3, d = 16
+        let p = try Problem(b: b, d: d, n: n, k: 2, seed: 14)
+        try p.bank.setProductPrecision(.bf16)
+        var rng = TestRNG(seed: 15)
+        let g = (0..<b * n).map { _ in Gemm.bf16(rng.float() * 0.1) }
+        var dv = [Float](repeating: .nan, count: b * d)
+        g.withUnsafeBufferPointer { p.bank.backProject(bf16: $0.baseAddress!, batch: b, into: &dv) }
+        var fp32 = [Float](repeating: .nan, count: b * d)
+        g.map(Gemm.float(bf16:)).withUnsafeBufferPointer { p.bank.backProject($0.baseAddress!, batch: b, into: &fp32) }
+        var fp32Misses = 0
+        for r in 0..<b { for c in 0..<d {
+            var s = 0.0, bound = 0.0
+            for j in 0..<n {
+                let t = Double(Gemm.float(bf16: g[r * n + j])) * Double(Gemm.float(bf16: Gemm.bf16(p.bank.storage[j * d + c])))
+                s += t; bound += abs(t)
+            }
+            let tolerance = Double(n) * 0x1p-24 * bound
+            #expect(abs(Double(dv[r * d + c]) - s) <= tolerance, "row \(r), column \(c): \(dv[r * d + c]) vs \(s)")
+            if abs(Double(fp32[r * d + c]) - s) > tolerance { fp32Misses += 1 }
+        }}
+        #expect(fp32Misses * 2 > b * d, "only \(fp32Misses) of \(b * d) fp32 entries fall outside the bound")
+    }
+
     /// InvP with bf16 products: the fp32 loss and gradient up to bf16 rounding (τ 0.1, so a
     /// 2⁻⁹ rounding of z moves s by about 2 %).
     @Test func invpBF16AgreesWithFP32() throws {
