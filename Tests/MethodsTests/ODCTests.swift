@@ -70,31 +70,54 @@ func largestDifference(_ a: [Float], _ b: [Double]) -> Double {
         }
     }
 
-    /// The head's loss gradient against central differences of its own loss (float32, so a loose
-    /// tolerance): dL/df, dL/dW and dL/db.
+    /// The head's loss gradient against central differences of its own loss: dL/df, dL/dW and
+    /// dL/db. The head starts from random weights and bias of order 1 (its N(0, 0.01) start
+    /// would make dL/df tiny), and each gradient is held to 0.5 % of its largest finite
+    /// difference, so a small gradient is not waved through by an absolute tolerance.
     @Test func headGradientsMatchFiniteDifferences() throws {
         let head = ClusterHead(dimension: 3, clusters: 4, seed: 5)
-        let f: [Float] = [0.3, -1.2, 0.5, 0.9, 0.1, -0.4]
-        let targets: [Int32] = [2, 0], weights: [Float] = [0.1, 0.2, 0.3, 0.4]
+        let w: [Float] = [0.8, -0.5, 0.3, -0.9, 0.4, 0.7, 0.2, 1.1, -0.6, 0.5, -0.3, -0.8]
+        let bias: [Float] = [0.3, -0.2, 0.1, 0.4]
+        try head.weight.assign(from: .init(shape: [4, 3], values: w))
+        try head.bias.assign(from: .init(shape: [4], values: bias))
+        head.weight.grad = nil
+        head.bias.grad = nil
+        let f: [Float] = [0.3, -1.2, 0.5, 0.9, 0.1, -0.4, -0.7, 0.6, 1.0]
+        let targets: [Int32] = [2, 0, 2], weights: [Float] = [0.1, 0.2, 0.3, 0.4]
         let (_, df) = head.weightedCrossEntropy(features: f, targets: targets, classWeights: weights)
-        let dw = head.weight.grad!.toArray()
+        let dw = try #require(head.weight.grad).toArray(), db = try #require(head.bias.grad).toArray()
         func loss(_ x: [Float]) -> Float { head.weightedCrossEntropy(features: x, targets: targets, classWeights: weights).loss }
         let h: Float = 1e-2
+        /// Central differences of the loss in each entry of `values`, which `set` installs.
+        func differences(_ values: [Float], _ set: ([Float]) throws -> Void) throws -> [Float] {
+            var out: [Float] = []
+            for i in values.indices {
+                var up = values, down = values
+                up[i] += h; down[i] -= h
+                try set(up)
+                let lossUp = loss(f)
+                try set(down)
+                let lossDown = loss(f)
+                out.append((lossUp - lossDown) / (2 * h))
+            }
+            try set(values)
+            return out
+        }
+        var numericF: [Float] = []
         for i in f.indices {
             var up = f, down = f
             up[i] += h; down[i] -= h
-            #expect(abs((loss(up) - loss(down)) / (2 * h) - df[i]) < 2e-3)
+            numericF.append((loss(up) - loss(down)) / (2 * h))
         }
-        let w = head.weight.toArray()
-        for i in w.indices {
-            var up = w, down = w
-            up[i] += h; down[i] -= h
-            try head.weight.assign(from: .init(shape: [4, 3], values: up))
-            let lossUp = loss(f)
-            try head.weight.assign(from: .init(shape: [4, 3], values: down))
-            let lossDown = loss(f)
-            try head.weight.assign(from: .init(shape: [4, 3], values: w))
-            #expect(abs((lossUp - lossDown) / (2 * h) - dw[i]) < 2e-3)
+        let numericW = try differences(w) { try head.weight.assign(from: .init(shape: [4, 3], values: $0)) }
+        let numericB = try differences(bias) { try head.bias.assign(from: .init(shape: [4], values: $0)) }
+        for (name, analytic, numeric) in [("dL/df", df, numericF), ("dL/dW", dw, numericW), ("dL/db", db, numericB)] {
+            #expect(analytic.count == numeric.count, "\(name)")
+            let scale = numeric.map(abs).max() ?? 0
+            #expect(scale > 0.01, "\(name): the differences are too small to test against")
+            for (i, (a, n)) in zip(analytic, numeric).enumerated() {
+                #expect(abs(a - n) <= 5e-3 * scale, "\(name)[\(i)]: analytic \(a), numeric \(n)")
+            }
         }
     }
 

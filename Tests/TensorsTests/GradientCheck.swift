@@ -16,7 +16,10 @@ struct TestRandom {
 }
 
 /// Compares backward() gradients with central finite differences of L = Σ f(inputs)·r, for up
-/// to `samples` elements of each input. fp32 differences, so tolerances are percent-level.
+/// to `samples` elements of each input. fp32 differences, so tolerances are percent-level: of the
+/// largest finite difference among the input's sampled elements, so an element whose gradient is
+/// small next to its neighbours' is held to the input's scale rather than to an absolute floor
+/// (which let every gradient below about 1 through on ±`tolerance`).
 func checkGradients(_ inputs: [Tensor], samples: Int = 12, step: Float = 1e-2, tolerance: Float = 2e-2,
                     seed: UInt64 = 7, _ f: ([Tensor]) throws -> Tensor) throws {
     var rng = TestRandom(seed)
@@ -35,6 +38,7 @@ func checkGradients(_ inputs: [Tensor], samples: Int = 12, step: Float = 1e-2, t
         let n = t.count
         var picks = Set<Int>()
         while picks.count < min(samples, n) { picks.insert(Int(UInt64(abs(rng.next()) * 1e6)) % n) }
+        var numeric: [(index: Int, value: Float)] = []
         for i in picks.sorted() {
             let original = t.floats[i]
             t.floats[i] = original + step
@@ -42,10 +46,16 @@ func checkGradients(_ inputs: [Tensor], samples: Int = 12, step: Float = 1e-2, t
             t.floats[i] = original - step
             let minus = try objective()
             t.floats[i] = original
-            let numeric = Float((plus - minus) / Double(2 * step))
-            let scale = max(1, abs(numeric), abs(analytic[i]))
-            #expect(abs(numeric - analytic[i]) <= tolerance * scale,
-                    "input \(which) element \(i): numeric \(numeric) vs analytic \(analytic[i])")
+            numeric.append((i, Float((plus - minus) / Double(2 * step))))
+        }
+        let scale = numeric.map { abs($0.value) }.max() ?? 0
+        // A gradient that is zero throughout leaves only rounding noise in the differences, and
+        // that noise fails against this bound: such a check would test nothing, so pick inputs
+        // and seeds that give the gradient a size.
+        let bound = tolerance * max(scale, 1e-6)
+        for (i, value) in numeric {
+            #expect(abs(value - analytic[i]) <= bound,
+                    "input \(which) element \(i): numeric \(value) vs analytic \(analytic[i]) (bound \(bound))")
         }
     }
 }

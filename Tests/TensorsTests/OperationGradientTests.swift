@@ -71,12 +71,27 @@ import Testing
     }
 
     @Test func l2NormalizeExpLogSums() throws {
-        var r = TestRandom(7)
+        // Not seed 7, checkGradients' own: its output weights would then equal x, and
+        // Σ x·x/‖x‖ is stationary in x's direction, so l2Normalize's gradient would be 0 throughout.
+        var r = TestRandom(70)
         let x = r.tensor([3, 6])
         try checkGradients([x], step: 1e-3) { t in try Tensor.l2Normalize(t[0]) }
         try checkGradients([x], step: 1e-3) { t in Tensor.log(Tensor.exp(Tensor.scale(t[0], by: 0.5))) }
         try checkGradients([x]) { t in try Tensor.sumRows(Tensor.exp(t[0])) }
         try checkGradients([x]) { t in Tensor.mean(Tensor.exp(t[0])) }
+    }
+
+    /// The clamped branch of l2Normalize's backward: a row whose norm is below ε is x/ε, so its
+    /// gradient is g/ε with no projection. The rows sit at about 0.8·ε, where y = x/ε is long
+    /// enough that the unclamped formula's projection y·(y·g) would miss by far more than the
+    /// tolerance. With ε 0.5, such a row beside one of norm 1.1 (the usual branch) in one batch;
+    /// with the default ε = 1e-12, a near-zero row alone (its gradient is about 10¹², so it gets
+    /// a check of its own scale). The steps keep each row on its side of ε.
+    @Test func l2NormalizeBelowEpsilon() throws {
+        let mixed = try Tensor(shape: [2, 4], values: [0.2, -0.25, 0.15, 0.2, 0.6, -0.4, 0.3, 0.8], requiresGrad: true)
+        try checkGradients([mixed], step: 1e-3) { t in try Tensor.l2Normalize(t[0], epsilon: 0.5) }
+        let tiny = try Tensor(shape: [1, 4], values: [2e-13, -5e-13, 3e-13, 4e-13], requiresGrad: true)
+        try checkGradients([tiny], step: 1e-15) { t in try Tensor.l2Normalize(t[0]) }
     }
 
     @Test func matmulConstantGatherPick() throws {
