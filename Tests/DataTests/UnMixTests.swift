@@ -23,12 +23,15 @@ import Testing
         let f = try fixture()
         let s = f.images.shape
         let global = UnMixDraw(lambda: f.global.lambda, box: nil).mix(f.images.values, batch: s[0], channels: s[1], height: s[2], width: s[3])
+        // zip stops at the shorter array: the lengths must agree for it to compare every value.
+        #expect(global.count == f.global.mixed.count)
         for (a, b) in zip(global, f.global.mixed) { #expect(abs(Double(a) - b) < 1e-5) }
         let region = UnMixDraw.region(height: s[2], width: s[3], centre: (f.region.centre[0], f.region.centre[1]),
                                       cut: (f.region.cut[0], f.region.cut[1]))
         #expect(region.box?.rows == f.region.rows[0]..<f.region.rows[1] && region.box?.columns == f.region.columns[0]..<f.region.columns[1])
         #expect(abs(region.lambda - f.region.lambda) < 1e-12)
         let mixed = region.mix(f.images.values, batch: s[0], channels: s[1], height: s[2], width: s[3])
+        #expect(mixed.count == f.region.mixed.count)
         #expect(zip(mixed, f.region.mixed).allSatisfy { Double($0) == $1 })
     }
 

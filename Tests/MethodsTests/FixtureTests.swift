@@ -102,6 +102,8 @@ extension InvPConfig {
             Self.expectGradient(out.gradient, set.npid.gradient, "\(set.name) NPID")
             try bank.update(indices: set.indices, features: set.features)
             let rows = set.indices.flatMap { bank.entry($0) }
+            // zip stops at the shorter array: the lengths must agree for it to compare every row.
+            #expect(rows.count == set.bank_rows_after_update.count, "\(set.name) bank rows")
             for (g, w) in zip(rows, set.bank_rows_after_update) { #expect(abs(Double(g) - w) < 1e-6) }
         }
     }

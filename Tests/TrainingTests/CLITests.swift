@@ -104,7 +104,11 @@ import Methods
         let bank = try MemoryBank(count: 8, dimension: 4, seed: 0)
         try bank.setProductPrecision(.auto)
         #expect(bank.productPrecision != .auto)
-        if ComputeCapabilities.hasNativeBF16 && Gemm.bf16gemmAvailable { #expect(bank.productPrecision == .bf16) }
+        if ComputeCapabilities.hasNativeBF16 && Gemm.bf16gemmAvailable {
+            #expect(bank.productPrecision == .bf16)
+        } else {
+            #expect(bank.productPrecision == .fp32, "without a native bf16 matmul, auto means fp32")
+        }
         #expect(BankPrecision.fp32.resolved == .fp32 && BankPrecision.bf16.resolved == .bf16)
         let bf16 = try #require(try InvpropCommand.parseAsRoot(["train", "--method", "npid", "--bank-precision", "bf16"]) as? TrainCommand).resolvedConfig()
         #expect(bf16.invp.bankPrecision == .bf16)
