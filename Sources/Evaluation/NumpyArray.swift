@@ -143,18 +143,25 @@ public struct NumpyArray: Equatable, Sendable {
     /// Parses `.npy` bytes.
     public init(decoding file: [UInt8]) throws {
         let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+        guard !file.isEmpty else { throw EvaluationError(.file, "npy: the file is empty") }
         guard file.count >= 10, Array(file[0..<6]) == magic else {
-            throw EvaluationError(.file, "npy: missing the \\x93NUMPY magic")
+            throw EvaluationError(.file, "npy: missing the \\x93NUMPY magic (\(file.count) bytes, too short or not a .npy file)")
         }
         let major = file[6]
-        let lengthBytes = major == 1 ? 2 : 4
-        guard (1...3).contains(major), file.count >= 8 + lengthBytes else {
+        guard (1...3).contains(major) else {
             throw EvaluationError(.file, "npy: unsupported format version \(major).\(file[7])")
+        }
+        // Version 1.0 stores the header length in 2 bytes; 2.0 and 3.0 in 4.
+        let lengthBytes = major == 1 ? 2 : 4
+        guard file.count >= 8 + lengthBytes else {
+            throw EvaluationError(.file, "npy: truncated header: version \(major).\(file[7]) needs a \(lengthBytes)-byte header length, file has \(file.count) bytes")
         }
         var headerLength = 0
         for i in 0..<lengthBytes { headerLength |= Int(file[8 + i]) << (8 * i) }
         let dataStart = 8 + lengthBytes + headerLength
-        guard file.count >= dataStart else { throw EvaluationError(.file, "npy: truncated header") }
+        guard file.count >= dataStart else {
+            throw EvaluationError(.file, "npy: truncated header: it declares \(headerLength) bytes, the file ends \(dataStart - file.count) bytes short of that")
+        }
         let header = String(decoding: file[(8 + lengthBytes)..<dataStart], as: UTF8.self)
             .replacingOccurrences(of: "\"", with: "'")
         guard let descr = NumpyArray.value(of: "descr", in: header, until: ","),
@@ -178,13 +185,19 @@ public struct NumpyArray: Equatable, Sendable {
             }
             shape.append(dimension)
         }
-        let (count, overflow) = shape.reduce((1, false)) { acc, d in
+        // A hostile header can declare any shape: both the element count and the byte count are
+        // computed with overflow reporting, so a huge shape is refused rather than trapping.
+        let (count, countOverflow) = shape.reduce((1, false)) { acc, d in
             let (p, o) = acc.0.multipliedReportingOverflow(by: d)
             return (p, acc.1 || o)
         }
-        guard !overflow, file.count - dataStart == count * type.byteSize else {
+        let (byteCount, bytesOverflow) = count.multipliedReportingOverflow(by: type.byteSize)
+        guard !countOverflow, !bytesOverflow else {
+            throw EvaluationError(.file, "npy: shape \(shape) of \(type.rawValue) is too large to address (its byte count overflows)")
+        }
+        guard file.count - dataStart == byteCount else {
             throw EvaluationError(.file,
-                "npy: shape \(shape) of \(type.rawValue) needs \(count * type.byteSize) bytes, file has \(file.count - dataStart)")
+                "npy: shape \(shape) of \(type.rawValue) needs \(byteCount) bytes, file has \(file.count - dataStart)")
         }
         elementType = type
         self.shape = shape
