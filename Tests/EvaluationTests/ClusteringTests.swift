@@ -96,11 +96,8 @@ import Testing
         #expect(throws: EvaluationError.self) { try ClusteringMetrics.scores(classes: [], clusters: []) }
     }
 
-    @Test func matchesScipyAndSklearnFormulasOnRandomLabelings() throws {
-        guard pythonWithNumpy else {
-            print("skipping: python3 with numpy and scipy is not available")
-            return
-        }
+    @Test(.enabled(if: pythonWithNumpy, "needs python3 with numpy and scipy on PATH"))
+    func matchesScipyAndSklearnFormulasOnRandomLabelings() throws {
         var generator = SeededGenerator(seed: 5)
         let classes = (0..<300).map { _ in generator.int(below: 6) }
         let clusters = (0..<300).map { i in generator.uniform() < 0.6 ? classes[i] : generator.int(below: 8) }

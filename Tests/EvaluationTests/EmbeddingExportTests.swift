@@ -48,11 +48,8 @@ import Testing
         #expect(try TensorArchive(contentsOf: safetensors).shape(of: "features") == [7, 3])
     }
 
-    @Test func numpyLoadsOurFilesAndWeReadNumpys() throws {
-        guard pythonWithNumpy else {
-            print("skipping: python3 with numpy is not available")
-            return
-        }
+    @Test(.enabled(if: pythonWithNumpy, "needs python3 with numpy and scipy on PATH"))
+    func numpyLoadsOurFilesAndWeReadNumpys() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try embeddings.writeNumpy(directory: directory, name: "e")

@@ -240,10 +240,19 @@ import Testing
         #expect(names == ["config.json", "eval-cluster.json", "eval-knn.json", "metrics.jsonl", "montages", "report.html"])
     }
 
-    /// With `REPORT_EXAMPLE_DIR` set, leaves the synthetic run and its report there (for the docs
-    /// screenshot: `REPORT_EXAMPLE_DIR=/tmp/fmnist-invp-demo swift test --filter ReportTests`).
-    @Test func keepsTheExampleRunWhenAsked() throws {
-        guard let keep = ProcessInfo.processInfo.environment["REPORT_EXAMPLE_DIR"], !keep.isEmpty else { return }
+    /// Where `keepsTheExampleRunWhenAsked` leaves the example run; nil (the test is reported as
+    /// skipped) unless `REPORT_EXAMPLE_DIR` is set.
+    static let exampleDirectory: String? = {
+        guard let keep = ProcessInfo.processInfo.environment["REPORT_EXAMPLE_DIR"], !keep.isEmpty else { return nil }
+        return keep
+    }()
+
+    /// With `REPORT_EXAMPLE_DIR` set, leaves the synthetic run and its report there for the docs
+    /// screenshot (docs/report.md: `REPORT_EXAMPLE_DIR=/tmp/fmnist-invp-demo swift test
+    /// --skip-build --filter keepsTheExampleRunWhenAsked`), and checks the page it left is whole.
+    @Test(.enabled(if: RunReportTests.exampleDirectory != nil, "set REPORT_EXAMPLE_DIR to write the example run for the docs screenshot"))
+    func keepsTheExampleRunWhenAsked() throws {
+        let keep = try #require(Self.exampleDirectory)
         let (root, run) = try SyntheticRun.make()
         defer { try? FileManager.default.removeItem(at: root) }
         let target = URL(fileURLWithPath: keep)
@@ -251,5 +260,14 @@ import Testing
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: run, to: target)
         try RunReport.generate(runDirectory: target)
+        // The screenshot is taken of this file: it must be there, with every section and chart.
+        let page = target.appendingPathComponent("report.html")
+        #expect(FileManager.default.fileExists(atPath: page.path))
+        let html = try String(contentsOf: page, encoding: .utf8)
+        for id in ["header", "summary", "training", "evaluations", "montages", "configuration"] {
+            #expect(html.contains("id=\"\(id)\""), "missing section \(id)")
+        }
+        #expect(svgElement(html, id: "chart-loss") != nil && svgElement(html, id: "chart-knn") != nil)
+        #expect(FileManager.default.fileExists(atPath: target.appendingPathComponent("montages").path))
     }
 }
