@@ -121,20 +121,21 @@ struct LoaderTests {
         }
     }
 
-    @Test("abandoning an epoch early stops the workers promptly; reads stop")
+    @Test("abandoning an epoch early joins the workers: no read after release, none past the prefetch window")
     func earlyAbandonment() throws {
         let counter = ReadCounter()
         let dataset = InMemoryDataset(count: 2000, delaySeconds: 0.002, reads: counter)
         let loader = try DataLoader(dataset: dataset, transform: cifar, batchSize: 32, workers: 3, prefetch: 3)
         var iterator: EpochIterator? = loader.epoch(0)
         #expect(try iterator?.next()?.count == 32)
-        let start = Date()
         iterator = nil  // deinit cancels and joins
-        #expect(Date().timeIntervalSince(start) < 1.0)
+        // Promptness as work, not wall-clock time (which depends on the machine): with batch 0
+        // consumed, workers may claim batches 1...3 only, so at most 4 × 32 reads ever happen,
+        // and once the release has returned the workers are joined, so the count no longer moves.
         let readsAtStop = counter.count
-        Thread.sleep(forTimeInterval: 0.1)
+        #expect(readsAtStop <= 32 * (1 + 3))
+        Thread.sleep(forTimeInterval: 0.1)  // time for a worker left running to show itself by reading
         #expect(counter.count == readsAtStop)
-        #expect(readsAtStop < 2000)
         // An explicit cancel mid-epoch, then next() is nil.
         let second = loader.epoch(1)
         _ = try second.next()
