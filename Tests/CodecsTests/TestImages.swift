@@ -58,10 +58,34 @@ enum TestImages {
         func u32(_ v: UInt32) -> [UInt8] { bigEndian ? [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> $0) } : [0, 8, 16, 24].map { UInt8(truncatingIfNeeded: v >> $0) } }
         let tiff = (bigEndian ? [0x4D, 0x4D] : [0x49, 0x49]) + u16(42) + u32(8)
             + u16(1) + u16(0x0112) + u16(3) + u32(1) + u16(value) + u16(0) + u32(0)
-        let payload: [UInt8] = Array("Exif".utf8) + [0, 0] + tiff
-        let length = payload.count + 2
-        let segment: [UInt8] = [0xFF, 0xE1, UInt8(length >> 8), UInt8(length & 0xFF)] + payload
+        return withAPP1(jpeg, Array("Exif".utf8) + [0, 0] + tiff)
+    }
+
+    /// `jpeg` with an APP1 segment holding `payload` inserted after SOI; `declaredLength`
+    /// overrides the segment's length field (default: the true length, payload + 2).
+    static func withAPP1(_ jpeg: [UInt8], _ payload: [UInt8], declaredLength: Int? = nil) -> [UInt8] {
+        let length = declaredLength ?? payload.count + 2
+        let segment: [UInt8] = [0xFF, 0xE1, UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)] + payload
         return Array(jpeg[0..<2]) + segment + Array(jpeg[2...])
+    }
+
+    /// `jpeg` with the frame header (the first SOF0-SOF2 segment) declaring `height` × `width`,
+    /// the rest untouched: a small file that claims a huge image. Nil when no SOF is found.
+    static func withFrameSize(_ jpeg: [UInt8], height: UInt16, width: UInt16) -> [UInt8]? {
+        var out = jpeg
+        var offset = 2
+        while offset + 9 <= out.count, out[offset] == 0xFF {
+            let marker = out[offset + 1]
+            let length = Int(out[offset + 2]) << 8 | Int(out[offset + 3])
+            if (0xC0...0xC2).contains(marker) {
+                // FF Cn, length (2), precision (1), height (2), width (2), all big-endian.
+                out[offset + 5] = UInt8(height >> 8); out[offset + 6] = UInt8(height & 0xFF)
+                out[offset + 7] = UInt8(width >> 8); out[offset + 8] = UInt8(width & 0xFF)
+                return out
+            }
+            offset += 2 + length
+        }
+        return nil
     }
 }
 
