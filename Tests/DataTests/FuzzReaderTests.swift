@@ -82,25 +82,33 @@ import Testing
     @Test func cifar() throws {
         let temp = try TempFolder(); defer { temp.remove() }
         let target = try temp.file("batch.bin")
-        try Self.fuzz(Fixture.cifar(labels: [[1], [9]]), at: target, headerLength: 3074, cases: 300, seed: 4) {
+        let ten = try Self.fuzz(Fixture.cifar(labels: [[1], [9]]), at: target, headerLength: 3074, cases: 300, seed: 4) {
             try CIFARDataset(files: [$0], variant: .cifar10, name: "f")
         }
-        try Self.fuzz(Fixture.cifar(labels: [[1, 2], [19, 99]]), at: target, headerLength: 3076, cases: 300, seed: 5) {
+        let hundred = try Self.fuzz(Fixture.cifar(labels: [[1, 2], [19, 99]]), at: target, headerLength: 3076, cases: 300, seed: 5) {
             try CIFARDataset(files: [$0], variant: .cifar100(coarse: false), name: "f")
         }
+        // Truncations and out-of-range labels must be caught, or the fuzzing proves nothing. The
+        // seeds fix the cases: these readers refuse 50 and 69; the bounds leave room for changes
+        // to the mutations but not for a reader that accepts everything.
+        #expect(ten.rejected > 25, "\(ten)")
+        #expect(hundred.rejected > 30, "\(hundred)")
     }
 
     @Test func stl10() throws {
         let temp = try TempFolder(); defer { temp.remove() }
         let images = try temp.write("x.bin", Fixture.stlImages(count: 1))
         let target = try temp.file("y.bin")
-        try Self.fuzz([3, 10], at: target, headerLength: 2, cases: 200, seed: 6) {
+        let labels = try Self.fuzz([3, 10], at: target, headerLength: 2, cases: 200, seed: 6) {
             try STL10Dataset(imagesPath: images, labelsPath: $0, name: "f")
         }
         // Truncations of the images file (flips inside pixels are always valid).
-        try Self.fuzz(Fixture.stlImages(count: 1), at: target, headerLength: 8, cases: 100, seed: 7) {
+        let pixels = try Self.fuzz(Fixture.stlImages(count: 1), at: target, headerLength: 8, cases: 100, seed: 7) {
             try STL10Dataset(imagesPath: $0, labelsPath: nil, name: "f")
         }
+        // Seeded cases: 185 label files and 19 image files (the truncations) are refused today.
+        #expect(labels.rejected > 100, "\(labels)")
+        #expect(pixels.rejected > 10, "\(pixels)")
     }
 
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
@@ -121,6 +129,8 @@ import Testing
         let valid = try Fixture.encoded(5, side: 12, channels: 3, jpeg: jpeg)
         let target = try temp.write("root/class/image.\(jpeg ? "jpg" : "png")", valid)
         let dataset = try ImageFolderDataset(root: temp.path + "/root")
-        try Self.fuzz(valid, at: target, headerLength: jpeg ? 600 : 60, cases: 400, seed: jpeg ? 20 : 21) { _ in dataset }
+        let (_, rejected) = try Self.fuzz(valid, at: target, headerLength: jpeg ? 600 : 60, cases: 400, seed: jpeg ? 20 : 21) { _ in dataset }
+        // Seeded cases: 151 JPEGs and 352 PNGs are refused today (a PNG's CRCs catch most flips).
+        #expect(rejected > (jpeg ? 75 : 200), "\(rejected) of 400 rejected")
     }
 }
