@@ -69,13 +69,43 @@ struct Recipe: Equatable {
 
     /// The file's text, refusing what cannot be a recipe before parsing it.
     static func read(_ path: String) throws -> String {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+        // The type is checked on the file a symbolic link leads to: a linked recipe is fine, but a
+        // device or FIFO reports size 0 and would be read without end (/dev/zero) or block
+        // forever on open (a FIFO with no writer), so only regular files are opened.
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) else {
             throw ValidationError("recipe \(path) does not exist or cannot be read")
+        }
+        let type = attributes[.type] as? FileAttributeType
+        guard type == .typeRegular else {
+            let kind: String
+            switch type {
+            case .typeDirectory?: kind = "a directory"
+            case .typeCharacterSpecial?, .typeBlockSpecial?: kind = "a device"
+            default: kind = "not a regular file (a FIFO, socket or other special file)"
+            }
+            throw ValidationError("recipe \(path) is \(kind); a recipe is a YAML or JSON file")
         }
         if let size = attributes[.size] as? Int, size > maximumFileBytes {
             throw ValidationError("recipe \(path) is \(size) bytes; a recipe is a short YAML or JSON mapping (at most \(maximumFileBytes) bytes)")
         }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let handle = FileHandle(forReadingAtPath: resolved) else {
+            throw ValidationError("recipe \(path) does not exist or cannot be read")
+        }
+        defer { try? handle.close() }
+        // The size above may be stale (a file still being written): read one byte past the limit
+        // so that growth since is caught rather than read without bound.
+        let data: Data
+        do { data = try handle.read(upToCount: maximumFileBytes + 1) ?? Data() } catch {
+            throw ValidationError("recipe \(path) cannot be read: \(error.localizedDescription)")
+        }
+        guard data.count <= maximumFileBytes else {
+            throw ValidationError("recipe \(path) is over \(maximumFileBytes) bytes; a recipe is a short YAML or JSON mapping")
+        }
+        guard !data.isEmpty else {
+            throw ValidationError("recipe \(path) is empty; a recipe is a mapping of option names to values (e.g. 'epochs: 28')")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
             throw ValidationError("recipe \(path) is not UTF-8 text")
         }
         return text

@@ -123,6 +123,58 @@ import Testing
         }
     }
 
+    /// The message of the error `Recipe.load` throws for `path`; nil (with an issue) if it loads.
+    func refusal(of path: String) -> String? {
+        do {
+            _ = try Recipe.load(file: path)
+            Issue.record("\(path) was accepted as a recipe")
+            return nil
+        } catch {
+            return TrainCommand.message(for: error)
+        }
+    }
+
+    /// A device reports size 0 and never ends: it is refused by type, before it is opened.
+    @Test func deviceIsRefusedUnread() throws {
+        let message = refusal(of: "/dev/zero")
+        #expect(message?.contains("/dev/zero") == true && message?.contains("is a device") == true, "\(message ?? "")")
+    }
+
+    /// A FIFO with no writer would block `open` forever: it is refused by type, never opened.
+    @Test func fifoIsRefusedUnopened() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("invprop-recipes-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("recipe.yaml").path
+        let mkfifo = try Process.run(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["mkfifo", fifo])
+        mkfifo.waitUntilExit()
+        try #require(mkfifo.terminationStatus == 0, "mkfifo failed")
+        let message = refusal(of: fifo)
+        #expect(message?.contains(fifo) == true && message?.contains("not a regular file") == true, "\(message ?? "")")
+        // Through a symbolic link the target's type decides, so the link does not smuggle it in.
+        let link = directory.appendingPathComponent("link.yaml").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: fifo)
+        #expect(refusal(of: link)?.contains("not a regular file") == true)
+    }
+
+    @Test func directoryAndEmptyRecipesAreRefused() throws {
+        let empty = try recipeFile("")
+        defer { try? FileManager.default.removeItem(atPath: (empty as NSString).deletingLastPathComponent) }
+        let message = refusal(of: empty)
+        #expect(message?.contains(empty) == true && message?.contains("is empty") == true, "\(message ?? "")")
+        let directory = (empty as NSString).deletingLastPathComponent
+        #expect(refusal(of: directory)?.contains("\(directory) is a directory") == true)
+    }
+
+    @Test func linkedRecipeIsRead() throws {
+        let target = try recipeFile("epochs: 5\n")
+        let directory = (target as NSString).deletingLastPathComponent
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let link = directory + "/link.yaml"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        #expect(try Recipe.load(file: link).arguments == ["--epochs", "5"])
+    }
+
     @Test func oversizedAndBinaryRecipesAreRefused() throws {
         let big = try recipeFile(String(repeating: "# padding\n", count: Recipe.maximumFileBytes / 10 + 1))
         #expect(throws: ValidationError.self) { try Recipe.load(file: big) }
