@@ -155,6 +155,7 @@ public final class InvariancePropagation: TrainingMethod {
         guard case .int32s(let tableValues, let shape)? = tensors["table"], shape == [table.count, table.neighbours] else {
             throw MethodsError.invalidInput("the checkpoint lacks method.table as int32 [\(table.count), \(table.neighbours)]")
         }
+        try table.check(tableValues)   // both checked before either changes
         try bank.restore(bankValues)
         try table.restore(tableValues)
     }

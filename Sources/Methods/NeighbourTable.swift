@@ -21,6 +21,12 @@ public final class NeighbourTable {
 
     /// Replaces the table by a checkpointed copy of `storage` (entries must lie in 0..<N).
     public func restore(_ values: [Int32]) throws {
+        try check(values)
+        storage = values
+    }
+
+    /// Throws unless `values` could be restored: N × k entries, each in 0..<N.
+    public func check(_ values: [Int32]) throws {
         guard values.count == count * neighbours else {
             throw MethodsError.invalidInput(
                 "neighbour checkpoint has \(values.count) values, expected \(count) × \(neighbours)")
@@ -28,7 +34,6 @@ public final class NeighbourTable {
         if let bad = values.first(where: { $0 < 0 || Int($0) >= count }) {
             throw MethodsError.invalidInput("neighbour checkpoint holds index \(bad) outside 0..<\(count)")
         }
-        storage = values
     }
 
     /// Row i as a copy ([k]).
