@@ -91,6 +91,7 @@ struct TrainCommand: ParsableCommand {
             throw failure(error)
         }
         let c = trainer.config
+        progress?.diagnosticUnits = trainer.diagnosticUnits
         do { try Self.refuseOtherMethod(options.method, runMethod: c.method, directory: directory) } catch { throw failure(error) }
         let processes = communicator.size > 1 ? ", \(communicator.size) processes × batch \(c.batchSize / communicator.size)"
             + (c.syncBatchNorm == true ? ", synchronised batch norm" : "") : ""
@@ -178,9 +179,19 @@ final class InterruptFlag: @unchecked Sendable {
 
 /// Prints a one-line progress bar per epoch to standard error (a line every 10 % when not a terminal).
 final class ProgressPrinter: TrainingObserver {
+    /// A diagnostic for the epoch line: a fraction as a percentage, whole numbers without
+    /// decimals, others to three decimals; followed by its unit when it has one.
+    static func formatted(_ value: Double, unit: String?) -> String {
+        if unit == DiagnosticUnit.fraction { return String(format: "%.1f %%", 100 * value) }
+        let number = value == value.rounded() && abs(value) < 1e9 ? String(Int(value)) : String(format: "%.3f", value)
+        return unit.map { "\(number) \($0)" } ?? number
+    }
+
     private let isTerminal = isatty(2) != 0
     private var lastPrinted = -1
     private var open = false
+    /// The unit of each diagnostic that has one (`Trainer.diagnosticUnits`).
+    var diagnosticUnits: [String: String] = [:]
 
     func step(_ r: StepReport) {
         let width = 24
@@ -208,7 +219,9 @@ final class ProgressPrinter: TrainingObserver {
         if let k = r.knnTop1 { text += String(format: ", %@ kNN top-1 %.2f %% top-5 %.2f %%", split, k, r.knnTop5 ?? 0) }
         if let k = r.knnRecomputedTop1 { text += String(format: ", %@ kNN (recomputed) top-1 %.2f %% top-5 %.2f %%", split, k, r.knnRecomputedTop5 ?? 0) }
         if let k = r.testKnnRecomputedTop1 ?? r.testKnnTop1 { text += String(format: ", test kNN top-1 %.2f %% (once, %@)", k, r.testKnnRecomputedTop1 == nil ? "bank" : "recomputed") }
-        for (name, value) in r.diagnostics.sorted(by: { $0.key < $1.key }) { text += ", \(name.replacingOccurrences(of: "_", with: " ")) " + (value == value.rounded() && abs(value) < 1e9 ? String(Int(value)) : String(format: "%.3f", value)) }
+        for (name, value) in r.diagnostics.sorted(by: { $0.key < $1.key }) {
+            text += ", \(name.replacingOccurrences(of: "_", with: " ")) " + Self.formatted(value, unit: diagnosticUnits[name])
+        }
         print(text)
         fflush(stdout)   // keep epoch lines in order with the progress on stderr when both go to a file
         lastPrinted = -1

@@ -252,6 +252,12 @@ public final class CoKe: TrainingMethod {
         return result
     }
 
+    /// Sizes in images, changed labels as a fraction; the smallest cluster over its bound is a ratio.
+    public var diagnosticUnits: [String: String] {
+        ["cluster_size_min": DiagnosticUnit.images, "cluster_size_max": DiagnosticUnit.images,
+         "labels_changed": DiagnosticUnit.fraction]
+    }
+
     /// Per head j: `centres_previous.j`, `centres_current.j` [D, K_j], `duals.j`, `counters.j`
     /// [K_j]; and `assignments` [H, N].
     public func stateTensors() -> [String: MethodStateTensor] {

@@ -131,6 +131,12 @@ public final class DARLING: TrainingMethod {
                 "domain_own_probability": (counts["domain_own"] ?? 0) / seen]
     }
 
+    /// The domain head's accuracy and mean probability of the image's own domain as fractions, its entropy in nats.
+    public var diagnosticUnits: [String: String] {
+        ["domain_accuracy": DiagnosticUnit.fraction, "domain_own_probability": DiagnosticUnit.fraction,
+         "domain_entropy": DiagnosticUnit.nats]
+    }
+
     /// `bank` [N, D] (the head is saved with the network's parameters).
     public func stateTensors() -> [String: MethodStateTensor] { ["bank": bank.stateTensor] }
 

@@ -144,6 +144,11 @@ public final class InvariancePropagation: TrainingMethod {
         return result
     }
 
+    /// Purity as a fraction of candidates (or positives) with the anchor's label; the weight is a plain factor.
+    public var diagnosticUnits: [String: String] {
+        ["purity_candidates": DiagnosticUnit.fraction, "purity_hard": DiagnosticUnit.fraction]
+    }
+
     /// `bank` [N, D] and `table` [N, k].
     public func stateTensors() -> [String: MethodStateTensor] {
         ["bank": bank.stateTensor, "table": .int32s(table.storage, shape: [table.count, table.neighbours])]

@@ -150,6 +150,12 @@ public final class OnlineDeepClustering: TrainingMethod {
         return result
     }
 
+    /// Sizes in images, empty clusters counted, changed labels as a fraction of the epoch's images.
+    public var diagnosticUnits: [String: String] {
+        ["cluster_size_min": DiagnosticUnit.images, "cluster_size_max": DiagnosticUnit.images,
+         "clusters_empty": DiagnosticUnit.clusters, "labels_changed": DiagnosticUnit.fraction]
+    }
+
     /// `bank` [N, D], `labels` [N], `centroids` [K, D] and `steps` [1].
     public func stateTensors() -> [String: MethodStateTensor] {
         ["bank": bank.stateTensor, "labels": .int32s(clusters.labels, shape: [bank.count]),

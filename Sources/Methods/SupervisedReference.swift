@@ -74,6 +74,9 @@ public final class SupervisedReference: TrainingMethod {
         return ["train_accuracy": (counts["correct"] ?? 0) / seen]
     }
 
+    /// Training accuracy as a fraction.
+    public var diagnosticUnits: [String: String] { ["train_accuracy": DiagnosticUnit.fraction] }
+
     /// No state beyond the classifier's parameters (saved as the method's module).
     public func stateTensors() -> [String: MethodStateTensor] { [:] }
 

@@ -118,6 +118,9 @@ public protocol TrainingMethod: AnyObject {
     /// The epoch's diagnostics by name (e.g. `purity_hard`, `invariance_weight`) from the summed
     /// `MethodLoss.counts` of its steps.
     func epochDiagnostics(epoch: Int, counts: [String: Double]) -> [String: Double]
+    /// The unit of each of `epochDiagnostics`' values, by name (`DiagnosticUnit`); a name left
+    /// out is a plain number. The epoch line prints them and the report labels its axes with them.
+    var diagnosticUnits: [String: String] { get }
     /// The state to checkpoint, by name.
     func stateTensors() -> [String: MethodStateTensor]
     /// Restores `stateTensors()` output; checks every tensor before changing anything.
@@ -146,6 +149,8 @@ extension TrainingMethod {
     public func computeLoss(features: [Float], indices: [Int], epoch: Int, against targets: (any Sendable)?) throws -> MethodLoss {
         try computeLoss(features: features, indices: indices, epoch: epoch)
     }
+    /// No units: plain numbers.
+    public var diagnosticUnits: [String: String] { [:] }
     /// No layers of its own.
     public var module: MethodModule? { nil }
     /// No records.
@@ -156,6 +161,20 @@ extension TrainingMethod {
     public func learningRateScale(epoch: Int) -> Float { 1 }
     /// Nothing to do at an epoch's end.
     public func finishEpoch(_ epoch: Int) throws {}
+}
+
+/// The units diagnostics are given in (`TrainingMethod.diagnosticUnits`).
+public enum DiagnosticUnit {
+    /// A share in [0, 1] (printed as a percentage on the epoch line).
+    public static let fraction = "fraction"
+    /// A number of training images.
+    public static let images = "images"
+    /// A number of clusters.
+    public static let clusters = "clusters"
+    /// Natural-log units of information (an entropy).
+    public static let nats = "nats"
+    /// Wall-clock seconds.
+    public static let seconds = "s"
 }
 
 /// The methods `invprop train --method` knows, by name: the only place that lists them.

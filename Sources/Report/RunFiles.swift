@@ -147,6 +147,18 @@ enum RunFiles {
         return members
     }
 
+    /// `metric-units.json` of `runDirectory`: an object of strings (empty when the file is absent).
+    static func loadMetricUnits(in runDirectory: URL) throws -> [String: String] {
+        let url = runDirectory.appendingPathComponent(RunFileName.metricUnits)
+        guard let members = try readObject(url) else { return [:] }
+        return try members.mapValues { value in
+            guard case .string(let unit) = value else {
+                throw ReportError.malformedFile(path: url.path, reason: "every unit must be a string, found \(value.kindName)")
+            }
+            return unit
+        }
+    }
+
     /// Parses `metrics.jsonl`: one object per non-blank line; numeric keys must hold numbers or null.
     static func parseMetrics(_ data: Data, path: String) throws -> [EpochMetrics] {
         guard let text = String(data: data, encoding: .utf8) else {

@@ -132,9 +132,10 @@ extension RunReport {
                 (MetricKey.knnTop1, "top-1 (bank)"), (MetricKey.knnTop5, "top-5 (bank)"),
                 (MetricKey.knnRecomputedTop1, "top-1 (recomputed)"),
             ]), false),
+            // Only InvP with labelled data records purity: other runs leave the card out.
             ("Purity of propagated positives", epochChart(id: "chart-purity", yLabel: "fraction with anchor's label", keys: [
                 (MetricKey.purityCandidates, "candidates"), (MetricKey.purityHard, "hard positives"),
-            ]), false),
+            ]), true),
             ("Throughput", epochChart(id: "chart-throughput", yLabel: "images / s", keys: [
                 (MetricKey.imagesPerSecond, "images/s"),
             ]), false),
@@ -155,7 +156,8 @@ extension RunReport {
         // The method's own diagnostics (ODC's and CoKe's cluster sizes, …), one chart each.
         for key in keysInEpochs({ !Self.chartedKeys.contains($0) && !$0.hasPrefix(MetricKey.lossTermPrefix) }) {
             let title = key.replacingOccurrences(of: "_", with: " ")
-            charts.append((title.prefix(1).uppercased() + title.dropFirst(), epochChart(id: "chart-\(key)", yLabel: title, keys: [(key, title)]), true))
+            let axis = metricUnits[key].map { "\(title) (\($0))" } ?? title
+            charts.append((title.prefix(1).uppercased() + title.dropFirst(), epochChart(id: "chart-\(key)", yLabel: axis, keys: [(key, title)]), true))
         }
         return charts
     }

@@ -4,7 +4,8 @@ import RunFormat
 /// The contents of a training run directory, ready to render as one self-contained HTML page.
 ///
 /// Files read (see docs/report.md): `metrics.jsonl` (required), `config.json`, `eval-*.json`,
-/// `montages/*.png` with optional `montages/<name>.json` captions, `embedding-map.json` (all optional).
+/// `montages/*.png` with optional `montages/<name>.json` captions, `embedding-map.json`,
+/// `metric-units.json` (all optional).
 public struct RunReport: Sendable {
     /// The run directory the report was loaded from.
     public var runDirectory: URL
@@ -20,6 +21,8 @@ public struct RunReport: Sendable {
     public var montages: [MontageFigure]
     /// `embedding-map.json`, nil when the run has none.
     public var map: EmbeddingMapFile?
+    /// `metric-units.json`: the unit of each diagnostic that has one, by key (empty for older runs).
+    public var metricUnits: [String: String] = [:]
 
     /// The name of the page `write()` creates in the run directory.
     public static let fileName = "report.html"
@@ -44,7 +47,8 @@ public struct RunReport: Sendable {
             epochs: epochs,
             evaluations: try RunFiles.loadEvaluations(in: runDirectory),
             montages: try RunFiles.loadMontages(in: runDirectory),
-            map: try EmbeddingMapFile.load(in: runDirectory))
+            map: try EmbeddingMapFile.load(in: runDirectory),
+            metricUnits: try RunFiles.loadMetricUnits(in: runDirectory))
     }
 
     /// Writes the page to `file` atomically (a temporary file renamed into place).

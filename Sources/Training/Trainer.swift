@@ -632,6 +632,25 @@ public final class Trainer {
     private func appendMetrics(_ record: EpochRecord) throws {
         guard parallel.isPrimary else { return }
         try appendJSONLine(record, to: metricsFile)
+        try writeMetricUnits()
+    }
+
+    /// The unit of each diagnostic that has one: the method's and the trainer's own.
+    public var diagnosticUnits: [String: String] {
+        method.diagnosticUnits.merging(Self.trainerDiagnosticUnits) { _, trainer in trainer }
+    }
+
+    /// Units of the diagnostics the trainer adds itself (timing, health, communication).
+    static let trainerDiagnosticUnits = [
+        "health_seconds": DiagnosticUnit.seconds, "health_neighbour_stability": DiagnosticUnit.fraction,
+        "communication_megabytes_per_step": "MB",
+    ]
+
+    /// `metric-units.json` beside the metrics, so the report can label its axes (sorted keys, atomic).
+    private func writeMetricUnits() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try encoder.encode(diagnosticUnits).write(to: runDirectory.appendingPathComponent(RunFileName.metricUnits), options: .atomic)
     }
 }
 

@@ -1,5 +1,6 @@
 import Codecs
 import Foundation
+import RunFormat
 import Testing
 @testable import Report
 
@@ -160,10 +161,26 @@ import Testing
         try SyntheticRun.write(#"{"epoch": 1, "loss": 4.1, "loss_cluster": 4.1, "cluster_size_min": 20, "labels_changed": 0.8}"# + "\n"
             + #"{"epoch": 2, "loss": 3.9, "loss_cluster": 3.9, "cluster_size_min": 31, "labels_changed": 0.5}"#,
             to: run.appendingPathComponent("metrics.jsonl"))
+        try Data(#"{"cluster_size_min": "images"}"#.utf8).write(to: run.appendingPathComponent(RunFileName.metricUnits))
         let html = try RunReport.load(runDirectory: run).html()
         #expect(pointCount(try #require(svgElement(html, id: "chart-loss")), series: "cluster") == 2)
-        #expect(pointCount(try #require(svgElement(html, id: "chart-cluster_size_min")), series: "cluster size min") == 2)
+        let sizes = try #require(svgElement(html, id: "chart-cluster_size_min"))
+        #expect(pointCount(sizes, series: "cluster size min") == 2)
+        #expect(sizes.contains(">cluster size min (images)</text>"), "the axis carries the unit")
         #expect(pointCount(try #require(svgElement(html, id: "chart-labels_changed")), series: "labels changed") == 2)
+        #expect(!html.contains("Purity of propagated positives"), "no empty InvP card in another method's report")
+    }
+
+    /// A units file that is not an object of strings is refused by name.
+    @Test func malformedMetricUnitsAreNamed() throws {
+        let (root, run) = try SyntheticRun.make()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let units = run.appendingPathComponent(RunFileName.metricUnits)
+        for text in [#"{"cluster_size_min": 3}"#, "[1, 2]", "{"] {
+            try Data(text.utf8).write(to: units)
+            #expect(throws: ReportError.self) { try RunReport.load(runDirectory: run) }
+            do { _ = try RunReport.load(runDirectory: run) } catch { #expect("\(error)".contains(units.path), "\(error)") }
+        }
     }
 
     @Test func smallMontageIsEnlargedAndCaptionedByItsName() throws {

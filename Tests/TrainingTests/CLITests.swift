@@ -159,6 +159,14 @@ import Methods
         #expect(throws: Never.self) { try TrainCommand.refuseOtherMethod(nil, runMethod: "npid", directory: URL(fileURLWithPath: run)) }
     }
 
+    /// The epoch line prints fractions as percentages and other diagnostics with their units.
+    @Test func diagnosticsArePrintedWithTheirUnits() {
+        #expect(ProgressPrinter.formatted(0.1234, unit: "fraction") == "12.3 %")
+        #expect(ProgressPrinter.formatted(20, unit: "images") == "20 images")
+        #expect(ProgressPrinter.formatted(0.5, unit: nil) == "0.500")
+        #expect(ProgressPrinter.formatted(3, unit: nil) == "3")
+    }
+
     /// Every option of a method's option group is listed by some registry entry, so that giving
     /// it with another method is refused (an option missing from every list would be accepted
     /// silently and ignored).

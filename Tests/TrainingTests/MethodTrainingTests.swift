@@ -1,6 +1,7 @@
 import Foundation
 import Data
 import Methods
+import RunFormat
 import SafeTensors
 import Testing
 @testable import Training
@@ -64,6 +65,10 @@ import Testing
         let before = (trainer.method.module!.layer.namedParameters.first!.1).toArray()
         _ = try trainer.run()
         #expect(trainer.method.module!.layer.namedParameters.first!.1.toArray() != before, "the head is optimised")
+        // The method's units reach the run directory for the report.
+        let units = try JSONDecoder().decode([String: String].self,
+                                             from: Data(contentsOf: run.appendingPathComponent(RunFileName.metricUnits)))
+        #expect(units["cluster_size_min"] == "images" && units["labels_changed"] == "fraction" && units["health_seconds"] == "s")
 
         var unmix = config("odc")
         unmix.unmix = UnMixOptions()
