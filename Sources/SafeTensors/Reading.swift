@@ -27,7 +27,9 @@ final class FileSource: ByteSource {
     private let fd: Int32
 
     init(path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO without a writer would otherwise block forever before the
+        // fstat below could refuse it. Regular files ignore the flag, so pread is unaffected.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw SafeTensorsError(.io, path: path, "cannot open: \(errnoText())") }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -37,7 +39,7 @@ final class FileSource: ByteSource {
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw SafeTensorsError(.io, path: path, "not a regular file")
+            throw SafeTensorsError(.io, path: path, "is \(fileTypeText(info.st_mode)), not a regular file (a safetensors file is expected)")
         }
         self.path = path
         self.fd = fd
@@ -63,6 +65,17 @@ final class FileSource: ByteSource {
             }
             initialized = count
         }
+    }
+}
+
+/// What kind of file `mode` describes, for refusing anything but a regular file.
+func fileTypeText(_ mode: mode_t) -> String {
+    switch mode & S_IFMT {
+    case S_IFDIR: return "a directory"
+    case S_IFIFO: return "a FIFO (named pipe)"
+    case S_IFCHR, S_IFBLK: return "a device"
+    case S_IFSOCK: return "a socket"
+    default: return "a special file"
     }
 }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Testing
 @testable import SafeTensors
@@ -158,6 +161,36 @@ import Testing
             Issue.record("read a bad file")
         } catch let error as SafeTensorsError {
             #expect(error.kind == .malformedHeader && error.path == bad)
+        }
+    }
+
+    /// A FIFO with no writer used to block `open` forever; it (and a device) must be refused at once.
+    @Test func fifoAndDeviceAreRefusedWithoutBlocking() throws {
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        let fifo = dir.file("pipe.safetensors")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // A watchdog: if the reader is stuck in open, a writer opening after 5 s lets it go on
+        // (and proves it was stuck) instead of hanging the test run.
+        let unblocked = SharedFlag()
+        let watchdog = Thread {
+            Thread.sleep(forTimeInterval: 5)
+            let fd = open(fifo, O_WRONLY | O_NONBLOCK)
+            if fd >= 0 { unblocked.set(); close(fd) }
+        }
+        watchdog.start()
+        do {
+            _ = try TensorArchive(contentsOf: fifo)
+            Issue.record("read a FIFO")
+        } catch let error as SafeTensorsError {
+            #expect(error.kind == .io && error.path == fifo && error.description.contains("FIFO"), "\(error)")
+        }
+        #expect(!unblocked.isSet, "open blocked on the FIFO until a writer came")
+        do {
+            _ = try TensorArchive(contentsOf: "/dev/zero")
+            Issue.record("read /dev/zero")
+        } catch let error as SafeTensorsError {
+            #expect(error.kind == .io && error.description.contains("/dev/zero") && error.description.contains("a device"), "\(error)")
         }
     }
 

@@ -90,3 +90,13 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A flag set once from another thread and read afterwards (tests only).
+final class SharedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    /// Sets the flag.
+    func set() { lock.lock(); value = true; lock.unlock() }
+    /// Whether the flag was set.
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
