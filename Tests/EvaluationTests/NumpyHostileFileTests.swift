@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Testing
 @testable import Evaluation
@@ -99,6 +102,38 @@ import Testing
             let header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
             let (message, path) = try Self.refusal(of: Self.npy(major: 1, header: header))
             #expect(message?.contains(path) == true && message?.contains("bad shape") == true, "\(message ?? "")")
+        }
+    }
+    /// A device, a FIFO and a directory are refused by their type before being opened: /dev/zero
+    /// used to be read without end and a FIFO without a writer to block forever.
+    @Test func nonRegularFilesAreRefusedWithoutReading() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fifo = directory + "/pipe.npy"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // If the reader ever opens the FIFO, a writer arriving after 5 s releases it (and shows it) instead of hanging the tests.
+        let released = SharedFlag()
+        Thread {
+            Thread.sleep(forTimeInterval: 5)
+            let fd = open(fifo, O_WRONLY | O_NONBLOCK)
+            if fd >= 0 { released.set(); close(fd) }
+        }.start()
+        for (path, kind) in [("/dev/zero", "a device"), (fifo, "FIFO"), (directory, "a directory")] {
+            do {
+                _ = try NumpyArray(contentsOf: path)
+                Issue.record("\(path) was accepted")
+            } catch let error as EvaluationError {
+                #expect(error.kind == .file && error.message.contains(path) && error.message.contains(kind), "\(error.message)")
+            }
+        }
+        #expect(!released.isSet, "the FIFO was opened")
+    }
+
+    @Test func missingFileIsNamed() throws {
+        let path = NSTemporaryDirectory() + "invprop-missing-\(UUID().uuidString).npy"
+        #expect(throws: EvaluationError.self) { _ = try NumpyArray(contentsOf: path) }
+        do { _ = try NumpyArray(contentsOf: path) } catch let error as EvaluationError {
+            #expect(error.message.contains(path) && error.message.contains("does not exist"), "\(error.message)")
         }
     }
 }

@@ -33,3 +33,13 @@ func temporaryDirectory() throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+/// A flag set once from another thread and read afterwards (tests only).
+final class SharedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    /// Sets the flag.
+    func set() { lock.lock(); value = true; lock.unlock() }
+    /// Whether the flag was set.
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
