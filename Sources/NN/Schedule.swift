@@ -27,8 +27,15 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         guard warmupEpochs >= 0, totalEpochs > 0 else {
             throw OptimizerError.invalidOption("warm-up \(warmupEpochs) must be ≥ 0 and total epochs \(totalEpochs) > 0")
         }
-        if case .multiStep(let m, let g) = decay, m != m.sorted() || g < 0 {
-            throw OptimizerError.invalidOption("milestones \(m) must be increasing and gamma \(g) ≥ 0")
+        // Worded with the option names of `train` and `eval semisup`, the two commands that build
+        // multi-step schedules, so the user learns which option to change.
+        if case .multiStep(let m, let g) = decay {
+            guard m == m.sorted() else {
+                throw OptimizerError.invalidOption("--milestones must be increasing epochs, got \(m.map(String.init).joined(separator: ","))")
+            }
+            guard g >= 0, g.isFinite else {
+                throw OptimizerError.invalidOption("--gamma (the multistep factor) must be a finite number ≥ 0, got \(g)")
+            }
         }
         self.base = base
         self.decay = decay
