@@ -138,6 +138,13 @@ struct Recipe: Equatable {
             case "description": recipe.description = text.trimmingCharacters(in: .whitespacesAndNewlines)
             default:
                 guard !key.hasPrefix("-") else { throw ValidationError("recipe \(source): write '\(key.drop { $0 == "-" })' without dashes") }
+                // A number beyond Float's range (lr: 1e400) would reach the options as inf and be
+                // refused there without the file's name.
+                for part in text.split(separator: ",") {
+                    if let number = Double(part.trimmingCharacters(in: .whitespaces)), !Float(number).isFinite {
+                        throw ValidationError("recipe \(source): '\(key): \(text)' is not a finite number within ±3.4e38 (the options' range)")
+                    }
+                }
                 switch text {
                 case "true": recipe.arguments.append("--\(key)")
                 case "false": continue

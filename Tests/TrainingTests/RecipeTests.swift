@@ -109,6 +109,9 @@ import Testing
         ("validation: 100%\n", "--validation"),
         ("preset: /nonexistent/base.yaml\n", "/nonexistent/base.yaml"),
         ("preset: SELF\n", "cycle"),
+        // Beyond Float's range: it reached the options as inf, refused without the file's name.
+        ("lr: 1e400\n", "'lr: 1e400' is not a finite number"),
+        ("milestones: [10, 1e999]\n", "'milestones: 10,1e999' is not a finite number"),
     ])
     func badRecipesAreRefusedNamingTheFile(text: String, mentions: String) throws {
         let path = try recipeFile("")
