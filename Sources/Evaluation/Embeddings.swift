@@ -41,7 +41,7 @@ public struct Embeddings: Equatable, Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw EvaluationError(.file, "cannot create \(directory): \(error.localizedDescription)")
+            throw EvaluationError(.file, "cannot create \(directory): \(OutputLocation.folderProblem(directory) ?? error.localizedDescription)")
         }
         let paths = Embeddings.numpyPaths(directory: directory, name: name)
         try NumpyArray(floats: features, shape: [count, dimension]).write(to: paths.features)

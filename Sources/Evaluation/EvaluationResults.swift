@@ -253,7 +253,8 @@ public enum EvaluationReport {
         do {
             try json(record).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw EvaluationError(.file, "cannot write result \(path): \(error.localizedDescription)")
+            // Foundation's reason can mislead ("doesn't exist" when a parent is a file): prefer ours.
+            throw EvaluationError(.file, "cannot write result \(path): \(OutputLocation.fileProblem(path) ?? error.localizedDescription)")
         }
     }
 

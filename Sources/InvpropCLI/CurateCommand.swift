@@ -47,6 +47,8 @@ struct CurateCommand: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         guard workers >= 0 else { throw ValidationError("--workers must be ≥ 0, got \(workers)") }
         guard featureBatchSize >= 1 else { throw ValidationError("--feature-batch-size must be ≥ 1, got \(featureBatchSize)") }
+        try checkTransform(evalTransform, option: "--eval-transform")
+        try checkOutputFolder(output, option: "--output")
     }
 
     func run() throws {

@@ -37,6 +37,8 @@ struct CheckpointSource: ParsableArguments {
         if let trainLimit, trainLimit < 1 { throw ValidationError("--train-limit must be ≥ 1, got \(trainLimit)") }
         guard workers >= 0 else { throw ValidationError("--workers must be ≥ 0, got \(workers)") }
         guard featureBatchSize >= 1 else { throw ValidationError("--feature-batch-size must be ≥ 1, got \(featureBatchSize)") }
+        // A misspelt preset used to surface only when the features were computed.
+        try checkTransform(evalTransform, option: "--eval-transform")
     }
 
     /// Opens the checkpoint with these settings.
@@ -66,7 +68,8 @@ func parseList<T: LosslessStringConvertible>(_ text: String, option: String) thr
     return values
 }
 
-/// Writes `record` to `path`, prints the summary table and where the file went.
+/// Writes `record` to `path` (checked before the work with `checkedResultPath`), prints the
+/// summary table and where the file went.
 func publish<R: EvaluationRecord>(_ record: R, to path: String) throws {
     try EvaluationReport.write(record, to: path)
     print(EvaluationReport.table([record]), terminator: "")
@@ -93,14 +96,16 @@ struct EvalKNN: ParsableCommand {
     func validate() throws {
         guard k >= 1 else { throw ValidationError("--k must be ≥ 1, got \(k)") }
         guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be > 0, got \(temperature)") }
+        try checkOutputFile(json, option: "--json")
     }
 
     func run() throws {
         try reportingFailure {
             let session = try source.open()
+            let path = try checkedResultPath(session, "eval-knn.json", json: json)
             let which = trainFeatures ?? (session.hasMemoryBank ? .bank : .recompute)
             let result = try KNNProtocol(k: k, temperature: temperature, trainFeatures: which).run(session, progress: note)
-            try publish(result, to: session.resultPath("eval-knn.json", json: json))
+            try publish(result, to: path)
         }
     }
 }
@@ -132,13 +137,15 @@ struct EvalLinear: ParsableCommand {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be > 0, got \(lr)") }
         guard (0..<1).contains(momentum) else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
-        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be ≥ 0, got \(weightDecay)") }
-        guard decay > 0 else { throw ValidationError("--decay must be > 0, got \(decay)") }
+        try checkFinite(weightDecay, option: "--weight-decay", atLeast: 0)
+        try checkFinite(decay, option: "--decay", atLeast: 0, inclusive: false)
         let fractions: [Double] = try parseList(milestones, option: "--milestones")
         guard fractions.allSatisfy({ (0...1).contains($0) }), fractions == fractions.sorted() else {
             throw ValidationError("--milestones must be increasing fractions in [0, 1], got '\(milestones)'")
         }
         if standardize && kind == .paper { throw ValidationError("--standardize applies to --protocol fast only") }
+        try checkTransform(trainTransform, option: "--train-transform")
+        try checkOutputFile(json, option: "--json")
     }
 
     func run() throws {
@@ -147,8 +154,9 @@ struct EvalLinear: ParsableCommand {
             let probe = LinearProbe(learningRate: lr, momentum: momentum, weightDecay: weightDecay, batchSize: batchSize, epochs: epochs,
                                     milestoneFractions: fractions, decay: decay, standardize: standardize, seed: seed)
             let session = try source.open()
+            let path = try checkedResultPath(session, kind == .paper ? "eval-linear.json" : "eval-linear-fast.json", json: json)
             let result = try LinearProtocol(kind: kind, probe: probe, trainTransform: trainTransform).run(session, progress: note)
-            try publish(result, to: session.resultPath(kind == .paper ? "eval-linear.json" : "eval-linear-fast.json", json: json))
+            try publish(result, to: path)
         }
     }
 }
@@ -177,12 +185,14 @@ struct EvalSemiSupervised: ParsableCommand {
         guard epochs >= 1 else { throw ValidationError("--epochs must be ≥ 1, got \(epochs)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be > 0, got \(lr)") }
-        guard classifierLrScale > 0 else { throw ValidationError("--classifier-lr-scale must be > 0, got \(classifierLrScale)") }
-        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be ≥ 0, got \(weightDecay)") }
+        try checkFinite(classifierLrScale, option: "--classifier-lr-scale", atLeast: 0, inclusive: false)
+        try checkFinite(weightDecay, option: "--weight-decay", atLeast: 0)
         guard (0..<1).contains(momentum) else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
-        guard gamma > 0 else { throw ValidationError("--gamma must be > 0, got \(gamma)") }
+        try checkFinite(gamma, option: "--gamma", atLeast: 0, inclusive: false)
         let epochsAt: [Int] = try parseList(milestones, option: "--milestones")
         guard epochsAt == epochsAt.sorted() else { throw ValidationError("--milestones must be increasing, got '\(milestones)'") }
+        try checkTransform(trainTransform, option: "--train-transform")
+        try checkOutputFile(json, option: "--json")
     }
 
     func run() throws {
@@ -192,8 +202,9 @@ struct EvalSemiSupervised: ParsableCommand {
                                                 batchSize: batchSize, epochs: epochs, milestones: try parseList(milestones, option: "--milestones"),
                                                 gamma: gamma, trainTransform: trainTransform)
             let session = try source.open()
+            let path = try checkedResultPath(session, recipe.resultFileName, json: json)
             let result = try recipe.run(session, progress: note)
-            try publish(result, to: session.resultPath(recipe.resultFileName, json: json))
+            try publish(result, to: path)
         }
     }
 }
@@ -215,14 +226,16 @@ struct EvalCluster: ParsableCommand {
         if let clusters, clusters < 1 { throw ValidationError("--clusters must be ≥ 1, got \(clusters)") }
         guard restarts >= 1 else { throw ValidationError("--restarts must be ≥ 1, got \(restarts)") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be ≥ 1, got \(iterations)") }
+        try checkOutputFile(json, option: "--json")
     }
 
     func run() throws {
         try reportingFailure {
             let session = try source.open()
+            let path = try checkedResultPath(session, "eval-cluster.json", json: json)
             let result = try ClusterProtocol(layer: features, clusterCount: clusters, restarts: restarts, maxIterations: iterations, seed: seed)
                 .run(session, progress: note)
-            try publish(result, to: session.resultPath("eval-cluster.json", json: json))
+            try publish(result, to: path)
         }
     }
 }

@@ -36,6 +36,7 @@ struct EvalUDG: ParsableCommand {
             guard fineTune else { throw ValidationError("--classifier-lr-scale applies to --fine-tune, not to the linear probe") }
             guard classifierLrScale > 0, classifierLrScale.isFinite else { throw ValidationError("--classifier-lr-scale must be > 0, got \(classifierLrScale)") }
         }
+        try checkOutputFile(json, option: "--json")
     }
 
     /// The protocol the options describe.
@@ -66,8 +67,8 @@ struct EvalUDG: ParsableCommand {
     func run() throws {
         try reportingFailure {
             let session = try source.open()
+            let path = try checkedResultPath(session, resultFileName, json: json)
             let result = try udgProtocol().run(session, progress: note)
-            let path = session.resultPath(resultFileName, json: json)
             try EvaluationReport.write(result, to: path)
             print(UDGTable.markdown([result]), terminator: "")
             print("wrote \(path)")

@@ -3,6 +3,7 @@ import Codecs
 import Data
 import Evaluation
 import Foundation
+import Methods
 import Report
 
 /// `invprop neighbors`: montages of chosen images with their nearest neighbours and propagated positives.
@@ -32,14 +33,19 @@ struct NeighborsCommand: ParsableCommand {
         guard maxPositives >= 0 else { throw ValidationError("--max-positives must be ≥ 0, got \(maxPositives)") }
         guard (8...512).contains(cellSize) else { throw ValidationError("--cell-size must be in 8…512, got \(cellSize)") }
         guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else { throw ValidationError("--name must be a plain file name, got '\(name)'") }
+        try checkOutputFolder(output, option: "--output")
+        if let output { try checkOutputFolder((output as NSString).appendingPathComponent("montages"), option: "--output") }
     }
 
     func run() throws {
         try reportingFailure {
             let session = try source.open()
             let anchors: [Int] = try parseList(images, option: "--images")
-            let inspections = try NeighborInspection(features: features, neighborCount: k).run(session, anchors: anchors, progress: note)
             let directory = output.map { URL(fileURLWithPath: $0) } ?? session.runDirectory
+            if output == nil {
+                try checkOutputFolder(directory.appendingPathComponent("montages").path, option: "the run directory (choose another with --output)")
+            }
+            let inspections = try inspect(session, anchors: anchors)
             let list = anchors.map(String.init).joined(separator: ", ")
             let source = features == .bank ? "memory bank" : "recomputed head features"
             let nearestCaption = "Nearest neighbours (\(source)) of training images \(list); green: same label, red: another label."
@@ -62,6 +68,16 @@ struct NeighborsCommand: ParsableCommand {
             let details = directory.appendingPathComponent(name + ".json")
             try encoder.encode(inspections).write(to: details, options: .atomic)
             print("wrote \(details.path)")
+        }
+    }
+
+    /// The neighbours and positives of `anchors`. The saved bank and neighbour table are checked
+    /// on the way; their errors (from Methods) gain the checkpoint's path.
+    func inspect(_ session: EvaluationSession, anchors: [Int]) throws -> [AnchorInspection] {
+        do {
+            return try NeighborInspection(features: features, neighborCount: k).run(session, anchors: anchors, progress: note)
+        } catch let error as MethodsError {
+            throw EvaluationError(.file, "checkpoint \(session.checkpointPath): \(error)")
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Data
 import Dispatch
+import Evaluation
 import Foundation
 import Training
 import RunFormat
@@ -55,6 +56,7 @@ struct TuneCommand: ParsableCommand {
         guard screenSubset >= 0 else { throw ValidationError("--screen-subset must be ≥ 0, got \(screenSubset)") }
         guard firstEpochs >= 1 else { throw ValidationError("--first-epochs must be ≥ 1, got \(firstEpochs)") }
         guard eta >= 2 else { throw ValidationError("--eta must be ≥ 2, got \(eta)") }
+        try checkOutputFolder(output, option: "--output")
         _ = try chosenLevers()
         let config: TrainingConfig
         do { config = try baseConfig().1; try config.validate() } catch let error as TrainingError { throw ValidationError(error.description) }
@@ -64,7 +66,11 @@ struct TuneCommand: ParsableCommand {
     func run() throws {
         let (base, config) = try baseConfig()
         let directory = URL(fileURLWithPath: output ?? "runs/tune-\(config.dataset)-\(runTimestamp())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try reportingFailure {
+            do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+                throw ValidationError("--output: cannot create \(directory.path): \(OutputLocation.folderProblem(directory.path) ?? error.localizedDescription)")
+            }
+        }
         let candidates = TuneLevers.candidates(for: config, levers: try chosenLevers())
         print("tune: \(candidates.count) candidates over \(config.dataset), \(Int(minutes)) minutes, "
               + "validation \(config.validation!) images held out, screening on \(screenSubset == 0 ? "all" : String(screenSubset)) training images")

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+@testable import InvpropCLI
+import SafeTensors
+import Testing
+
+/// Bad input to the commands that read a checkpoint (eval, embed, neighbors, curate, tune,
+/// datasets check): refused before the work, with a message that names the option or file.
+@Suite("eval, embed, neighbors: bad options, outputs, images and checkpoints", .serialized)
+struct BadInputEvalCLITests {
+    /// Options refused by validation alone (no checkpoint is opened: RUN_DIR need not exist).
+    /// /dev/null stands for "a file where a folder is needed".
+    @Test(arguments: [
+        (["eval", "linear", "run", "--decay", "inf"], "--decay"),
+        (["eval", "linear", "run", "--weight-decay", "inf"], "--weight-decay"),
+        (["eval", "linear", "run", "--train-transform", "bogus"], "--train-transform"),
+        (["eval", "semisup", "run", "--labels", "10%", "--weight-decay", "inf"], "--weight-decay"),
+        (["eval", "semisup", "run", "--labels", "10%", "--classifier-lr-scale", "inf"], "--classifier-lr-scale"),
+        (["eval", "semisup", "run", "--labels", "10%", "--gamma", "nan"], "--gamma"),
+        (["eval", "knn", "run", "--eval-transform", "bogus"], "--eval-transform"),
+        (["eval", "knn", "run", "--json", "/dev/null/x.json"], "--json: /dev/null is a file, not a folder"),
+        (["eval", "linear", "run", "--json", "/nonexistent-invprop/x.json"], "--json: the folder /nonexistent-invprop does not exist"),
+        (["eval", "cluster", "run", "--json", "/tmp"], "--json: /tmp is a folder"),
+        (["eval", "udg", "run", "--json", "/dev/null/x.json"], "--json"),
+        (["neighbors", "run", "--images", "0", "--output", "/dev/null"], "--output: /dev/null is a file"),
+        (["tune", "--output", "/dev/null/t", "--dataset", "shapes"], "--output: /dev/null is a file"),
+        (["curate", "run", "--folder", "/tmp", "--output", "/dev/null/c"], "--output: /dev/null is a file"),
+        (["curate", "run", "--folder", "/tmp", "--eval-transform", "bogus"], "--eval-transform"),
+        (["datasets", "check", "--data-dir", "/tmp", "--dataset", "bogus"], "--dataset"),
+    ])
+    func badOptionsAreNamed(arguments: [String], mentions: String) {
+        let message = validationMessage(arguments)
+        #expect(message?.contains(mentions) == true, "\(arguments): \(message ?? "accepted")")
+    }
+
+    /// A copy of the tiny run's last checkpoint with `edit` applied to its tensors.
+    static func editedCheckpoint(_ edit: (inout TensorArchive) throws -> Void) throws -> String {
+        var archive = try TensorArchive(contentsOf: TinyRun.lastCheckpoint())
+        try edit(&archive)
+        let path = NSTemporaryDirectory() + "invprop-edited-\(UUID().uuidString).safetensors"
+        try archive.write(to: path)
+        return path
+    }
+
+    @Test("a neighbour table entry out of range is reported with the checkpoint's path")
+    func badNeighbourTableNamesTheCheckpoint() throws {
+        let path = try Self.editedCheckpoint { archive in
+            var table = try archive.int32s("method.table")
+            table[0] = 1_000_000
+            try archive.set("method.table", int32s: table, shape: archive.shape(of: "method.table"))
+        }
+        let command = try NeighborsCommand.parse(["--checkpoint", path, "--images", "0"])
+        let session = try command.source.open()
+        do {
+            _ = try command.inspect(session, anchors: [0])
+            Issue.record("the bad table was accepted")
+        } catch let error as EvaluationError {
+            #expect(error.message.contains(path) && error.message.contains("index 1000000"), "\(error.message)")
+        }
+    }
+
+    @Test("a default result path that cannot be written is refused before the evaluation")
+    func defaultResultPathIsChecked() throws {
+        let session = try CheckpointSource.parse(["--checkpoint", TinyRun.lastCheckpoint()]).open()
+        #expect(try checkedResultPath(session, "eval-knn.json", json: nil).hasSuffix("/eval-knn.json"))
+        #expect(throws: ValidationError.self) { try checkedResultPath(session, "eval-knn.json", json: "/dev/null/x.json") }
+    }
+
+    @Test("datasets check --dataset cifar10 uses the CIFAR reader, not the folder check")
+    func datasetsCheckUsesTheNamedReader() throws {
+        let folder = try FolderTrainingTests.makeFolder(broken: false)
+        #expect(throws: ExitCode.self) { try invprop(["datasets", "check", "--dataset", "cifar10", "--data-dir", folder]) }
+        try invprop(["datasets", "check", "--data-dir", folder])
+    }
+}
