@@ -43,6 +43,26 @@ struct BadInputEvalCLITests {
         return path
     }
 
+    @Test("a checkpoint whose weights hold NaN is refused naming the tensor and the file")
+    func nonFiniteWeightsAreRefused() throws {
+        let path = try Self.editedCheckpoint { archive in
+            var weights = try archive.floats("conv1.weight")
+            weights[3] = .nan
+            try archive.set("conv1.weight", floats: weights, shape: archive.shape(of: "conv1.weight"))
+        }
+        let source = try CheckpointSource.parse(["--checkpoint", path])
+        do {
+            _ = try source.open()
+            Issue.record("the NaN weights were accepted")
+        } catch let error as EvaluationError {
+            #expect(error.message.contains(path) && error.message.contains("'conv1.weight'") && error.message.contains("non-finite"), "\(error.message)")
+        }
+        // The command fails (status 1) and writes no result.
+        let json = NSTemporaryDirectory() + "invprop-nan-\(UUID().uuidString).json"
+        #expect(throws: ExitCode.self) { try invprop(["eval", "knn", "--checkpoint", path, "--json", json]) }
+        #expect(!FileManager.default.fileExists(atPath: json))
+    }
+
     @Test("a neighbour table entry out of range is reported with the checkpoint's path")
     func badNeighbourTableNamesTheCheckpoint() throws {
         let path = try Self.editedCheckpoint { archive in
