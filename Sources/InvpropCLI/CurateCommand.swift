@@ -26,6 +26,8 @@ struct CurateCommand: ParsableCommand {
     @Option(help: "Typical images and outliers listed per region.") var perRegion = 10
     @Option(help: "Features: head or backbone.") var features: FeatureLayer = .head
     @Flag(help: "Convert the images to the network's channels (grey or colour) instead of refusing a mismatch.") var convertChannels = false
+    @Flag(help: "Leave out files whose header cannot be read (listed in OUTPUT/skipped-images.txt) instead of refusing the folder.")
+    var skipBadImages = false
     @Option(help: "Output folder (default: RUN_DIR/curation).") var output: String?
     @Option(help: "Duplicate groups and diverse images shown on the review page.") var pageLimit = 60
     @Option(help: "fp32, bf16 or auto (default: the checkpoint's).") var precision: String?
@@ -62,6 +64,7 @@ struct CurateCommand: ParsableCommand {
             var curation = FolderCuration(settings: settings, layer: features, convertChannels: convertChannels, batchSize: featureBatchSize,
                                           workers: workers, precision: precision, evalTransform: evalTransform)
             curation.subsetAtMostFolder = subset == nil
+            curation.skipBadImages = skipBadImages
             let outcome = try curation.run(checkpoint: checkpointFile, folder: folder, output: directory, progress: note)
             let result = outcome.curation
             print("\(outcome.images.count) images: \(result.duplicateGroups.count) near-duplicate groups "

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Codecs
 import Evaluation
 import Foundation
 @testable import InvpropCLI
@@ -23,6 +24,7 @@ struct BadInputEvalCLITests {
         (["eval", "linear", "run", "--json", "/nonexistent-invprop/x.json"], "--json: the folder /nonexistent-invprop does not exist"),
         (["eval", "cluster", "run", "--json", "/tmp"], "--json: /tmp is a folder"),
         (["eval", "udg", "run", "--json", "/dev/null/x.json"], "--json"),
+        (["embed", "run", "--output", "/dev/null"], "--output: /dev/null is a file, not a folder"),
         (["neighbors", "run", "--images", "0", "--output", "/dev/null"], "--output: /dev/null is a file"),
         (["tune", "--output", "/dev/null/t", "--dataset", "shapes"], "--output: /dev/null is a file"),
         (["curate", "run", "--folder", "/tmp", "--output", "/dev/null/c"], "--output: /dev/null is a file"),
@@ -85,6 +87,38 @@ struct BadInputEvalCLITests {
         let session = try CheckpointSource.parse(["--checkpoint", TinyRun.lastCheckpoint()]).open()
         #expect(try checkedResultPath(session, "eval-knn.json", json: nil).hasSuffix("/eval-knn.json"))
         #expect(throws: ValidationError.self) { try checkedResultPath(session, "eval-knn.json", json: "/dev/null/x.json") }
+    }
+
+    @Test("embed header-checks an image folder first: bad files are listed, or skipped with --skip-bad-images")
+    func embedChecksImagesFirst() throws {
+        let folder = try FolderTrainingTests.makeFolder(broken: false)
+        let run = NSTemporaryDirectory() + "invprop-embed-run-\(UUID().uuidString)"
+        try invprop(["train", "--dataset", "folder", "--data-dir", folder, "--epochs", "1", "--max-steps", "1", "--width", "0.125",
+                     "--health-sample", "0", "--output", run])
+        // After training, two files go bad: an empty one and one declaring 100000×100000 pixels.
+        try Data().write(to: URL(fileURLWithPath: folder + "/photo-03.png"))
+        var huge = try PNGCodec.encode(DecodedImage(height: 8, width: 8, channels: 3, pixels: [UInt8](repeating: 9, count: 192)))
+        for offset in [16, 20] { huge.replaceSubrange(offset..<offset + 4, with: [0x00, 0x01, 0x86, 0xA0]) }
+        try Data(huge).write(to: URL(fileURLWithPath: folder + "/photo-07.png"))
+        let output = NSTemporaryDirectory() + "invprop-embed-\(UUID().uuidString)"
+        let arguments = [run, "--split", "train", "--output", output]
+        let refusing = try EmbedCommand.parse(arguments)
+        let session = try refusing.source.open()
+        do {
+            _ = try refusing.unusableImages(session, directory: output)
+            Issue.record("the bad files were accepted")
+        } catch let error as ValidationError {
+            #expect(error.message.contains("2 of 40 files") && error.message.contains("photo-03.png")
+                    && error.message.contains("photo-07.png") && error.message.contains("--skip-bad-images"), "\(error.message)")
+        }
+        #expect(throws: ExitCode.self) { try invprop(["embed"] + arguments) }
+        #expect(!FileManager.default.fileExists(atPath: output + "/train-head_features.npy"))
+
+        try invprop(["embed"] + arguments + ["--skip-bad-images"])
+        let embeddings = try Embeddings.readNumpy(directory: output, name: "train-head")
+        #expect(embeddings.count == 38 && !embeddings.indices.contains(3) && !embeddings.indices.contains(7))
+        let skipped = try String(contentsOfFile: output + "/train-skipped-images.txt", encoding: .utf8)
+        #expect(skipped.split(separator: "\n").count == 2 && skipped.contains(folder + "/photo-03.png\t"))
     }
 
     @Test("datasets check --dataset cifar10 uses the CIFAR reader, not the folder check")

@@ -81,4 +81,29 @@ struct CurateCommandTests {
         try invprop(["curate", "--checkpoint", checkpoint, "--folder", colour, "--convert-channels", "--output", output, "--regions", "2"])
         #expect(try Self.rows(output + "/images.csv").count == 22)
     }
+    @Test("unusable files are listed before the network runs, or skipped with --skip-bad-images")
+    func badImagesAreRefusedOrSkipped() throws {
+        let checkpoint = try TinyRun.lastCheckpoint()
+        let folder = try Self.makeFolder(count: 20)
+        // A 0-byte PNG, and one whose header declares 100000×100000 pixels.
+        try Data().write(to: URL(fileURLWithPath: folder + "/empty.png"))
+        var huge = try PNGCodec.encode(DecodedImage(height: 8, width: 8, channels: 1, pixels: [UInt8](repeating: 7, count: 64)))
+        for offset in [16, 20] { huge.replaceSubrange(offset..<offset + 4, with: [0x00, 0x01, 0x86, 0xA0]) }
+        try Data(huge).write(to: URL(fileURLWithPath: folder + "/huge.png"))
+        let output = NSTemporaryDirectory() + "invprop-curation-\(UUID().uuidString)"
+        let curation = FolderCuration(settings: CurationSettings(subsetSize: 5, regions: 2))
+        do {
+            _ = try curation.run(checkpoint: checkpoint, folder: folder, output: output)
+            Issue.record("the bad files were accepted")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("2 of 24 files of \(folder)") && message.contains(folder + "/empty.png\t")
+                    && message.contains(folder + "/huge.png\t") && message.contains("--skip-bad-images"), "\(message)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output), "nothing is written before the checks pass")
+        try invprop(["curate", "--checkpoint", checkpoint, "--folder", folder, "--output", output, "--regions", "2", "--skip-bad-images"])
+        #expect(try Self.rows(output + "/images.csv").count == 22)
+        let skipped = try String(contentsOfFile: output + "/" + FolderCuration.skippedListName, encoding: .utf8)
+        #expect(skipped.split(separator: "\n").count == 2 && skipped.contains(folder + "/huge.png\t"))
+    }
 }

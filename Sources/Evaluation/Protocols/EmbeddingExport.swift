@@ -7,6 +7,9 @@ public struct EmbeddingExport: Sendable {
     public var split: EvaluationSession.Split
     /// The layers to export (head, backbone or both).
     public var layers: [FeatureLayer]
+    /// Dataset indices left out (unusable files skipped with `--skip-bad-images`); the rows'
+    /// indices file says which images the others are.
+    public var excludedIndices: Set<Int> = []
 
     /// An export of `layers` for `split`.
     public init(split: EvaluationSession.Split = .test, layers: [FeatureLayer] = [.head]) {
@@ -18,8 +21,15 @@ public struct EmbeddingExport: Sendable {
     @discardableResult
     public func run(_ session: EvaluationSession, directory: String, progress: (String) -> Void = { _ in }) throws -> [String] {
         guard !layers.isEmpty else { throw EvaluationError(.invalidArgument, "--features names no layer") }
-        progress("features of \(try session.indices(split).count) \(split.rawValue) images")
-        let f = try session.features(split, backbone: layers.contains(.backbone), head: layers.contains(.head))
+        let indices = try session.indices(split).filter { !excludedIndices.contains($0) }
+        guard !indices.isEmpty else {
+            throw EvaluationError(.emptyInput, "no \(split.rawValue) image is left once the \(excludedIndices.count) unusable ones are skipped")
+        }
+        progress("features of \(indices.count) \(split.rawValue) images")
+        // `session.features(split)` with the skipped images left out.
+        let f = try FeatureExtractor.extract(model: session.model, dataset: session.dataset(split), transform: session.transform(),
+                                             indices: indices, batchSize: session.options.batchSize, precision: session.precision,
+                                             backbone: layers.contains(.backbone), head: layers.contains(.head), workers: session.options.workers)
         // Unlabelled images get -1, which numpy users filter with `labels >= 0`.
         let labels = f.labels ?? [Int](repeating: -1, count: f.indices.count)
         let data = try session.dataset(split)

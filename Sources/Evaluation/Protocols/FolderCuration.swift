@@ -21,6 +21,11 @@ public struct FolderCuration: Sendable {
     public var precision: String?
     /// Evaluation transform preset (nil: the checkpoint's).
     public var evalTransform: String?
+    /// Leave out the files whose header cannot be read (listed in `skipped-images.txt`) instead
+    /// of refusing the folder, as `train --skip-bad-images` does.
+    public var skipBadImages = false
+    /// The list of skipped files, in the output folder.
+    public static let skippedListName = "skipped-images.txt"
 
     /// A curation of the given settings.
     public init(settings: CurationSettings, layer: FeatureLayer = .head, convertChannels: Bool = false, batchSize: Int = 256,
@@ -39,6 +44,8 @@ public struct FolderCuration: Sendable {
         public var embedSeconds: Double, curateSeconds: Double
         /// Files written.
         public var written: [String]
+        /// Files left out because they cannot be used (with `skipBadImages`).
+        public var skipped: [BadImageFile] = []
     }
 
     /// Embeds `folder` with the network of `checkpoint`, curates, and writes the lists into `output`.
@@ -48,13 +55,22 @@ public struct FolderCuration: Sendable {
         let network = try EvaluationSession.openNetwork(checkpoint: checkpoint)
         try FiniteWeights.require(network.model, checkpoint: network.checkpointPath)
         let channels = network.model.config.inputChannels
-        let images = try Self.openFolder(folder, channels: channels, convert: convertChannels)
+        let (images, skipped) = try Self.openFolder(folder, channels: channels, convert: convertChannels, skipBad: skipBadImages)
         var settings = self.settings
         if subsetAtMostFolder { settings.subsetSize = min(settings.subsetSize, images.count) }
         try settings.validate(count: images.count)
         let transform = try AugmentationPresets.pipeline(named: evalTransform ?? network.description.evalTransform)
         let dtype = try EvaluationSession.precision(named: precision ?? network.description.precision)
         try Self.makeWritableFolder(output)
+        var written: [String] = []
+        let list = (output as NSString).appendingPathComponent(Self.skippedListName)
+        if !skipped.isEmpty {
+            written.append(try UnusableImages.writeList(skipped, to: list))
+            progress("skipping \(skipped.count) unusable file(s) of \(folder), listed in \(list)")
+        } else {
+            // A list left by an earlier curation would now name files these lists include.
+            try? FileManager.default.removeItem(atPath: list)
+        }
 
         progress("embedding \(images.count) images of \(folder) (\(CheckpointDescription.describe(network.model.config)), \(layer.rawValue) features)")
         let embedStart = Date()
@@ -70,15 +86,24 @@ public struct FolderCuration: Sendable {
                                       settings: settings, duplicateGroups: curation.duplicateGroups.count,
                                       imagesInDuplicateGroups: curation.duplicateGroups.reduce(0) { $0 + $1.count },
                                       embedSeconds: embedSeconds, curateSeconds: curateSeconds)
-        let written = try CurationFiles.write(curation, paths: images.files, summary: summary, to: output)
-        return Outcome(curation: curation, images: images, embedSeconds: embedSeconds, curateSeconds: curateSeconds, written: written)
+        written += try CurationFiles.write(curation, paths: images.files, summary: summary, to: output)
+        return Outcome(curation: curation, images: images, embedSeconds: embedSeconds, curateSeconds: curateSeconds, written: written,
+                       skipped: skipped)
     }
 
-    /// Opens `path` as an image folder with `channels`; unless `convert`, refuses a folder whose
-    /// images have other channels than the network takes (judged on a sample: colour images have
-    /// pixels whose red, green and blue differ).
-    public static func openFolder(_ path: String, channels: Int, convert: Bool) throws -> ImageFolderDataset {
-        let asColour = try ImageFolderDataset(root: path, channels: 3)
+    /// Opens `path` as an image folder with `channels`. Every file's header is checked first, as
+    /// `train` checks a folder: unusable files are refused, all listed, or with `skipBad` left
+    /// out and returned. Unless `convert`, a folder whose images have other channels than the
+    /// network takes is refused (judged on a sample: colour images have pixels whose red, green
+    /// and blue differ).
+    public static func openFolder(_ path: String, channels: Int, convert: Bool,
+                                  skipBad: Bool = false) throws -> (images: ImageFolderDataset, skipped: [BadImageFile]) {
+        let listed = try ImageFolderDataset(root: path, channels: 3)
+        let skipped = UnusableImages.find(in: listed).map(\.file)
+        if !skipped.isEmpty && !skipBad {
+            throw EvaluationError(.file, UnusableImages.refusal(skipped, total: listed.count, of: path, command: "curate"))
+        }
+        let asColour = skipped.isEmpty ? listed : try listed.removing(Set(skipped.map(\.path)))
         if !convert {
             let sample = Array(stride(from: 0, to: asColour.count, by: max(1, asColour.count / 16)).prefix(16))
             var colourFile: String?
@@ -94,7 +119,7 @@ public struct FolderCuration: Sendable {
                                       + "are grey (\(sample.count) sampled); pass --convert-channels to curate them as colour images")
             }
         }
-        return try asColour.converted(toChannels: channels)
+        return (try asColour.converted(toChannels: channels), skipped)
     }
 
     /// True when some pixel of the RGB `image` has unequal red, green and blue.
