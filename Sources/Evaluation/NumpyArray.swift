@@ -1,3 +1,4 @@
+import Data
 import Foundation
 
 /// An array in NumPy's `.npy` format (v1.0 written; v1.0–3.0 read), little-endian, C order.
@@ -130,47 +131,15 @@ public struct NumpyArray: Equatable, Sendable {
 
     /// Reads a `.npy` file (a regular file only; errors name it).
     public init(contentsOf path: String) throws {
-        let data = try NumpyArray.regularFileBytes(path)
+        let data: [UInt8]
+        do { data = [UInt8](try RegularFile.read(path)) } catch {
+            throw EvaluationError(.file, "npy: \(path) \(error)" + (error == .missing ? "" : "; a .npy file is expected"))
+        }
         do {
             try self.init(decoding: data)
         } catch let error as EvaluationError {
             throw EvaluationError(error.kind, "\(path): \(error.message)")
         }
-    }
-
-    /// The bytes of the regular file at `path`, never more than the size it had when checked.
-    /// A device or FIFO reports size 0 and would be read without end (/dev/zero) or block on
-    /// open (a FIFO with no writer), so the type is checked, on the file a symbolic link leads
-    /// to, before anything is opened.
-    static func regularFileBytes(_ path: String) throws -> [UInt8] {
-        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) else {
-            throw EvaluationError(.file, "npy: \(path) does not exist or cannot be read")
-        }
-        let type = attributes[.type] as? FileAttributeType
-        guard type == .typeRegular else {
-            let kind: String
-            switch type {
-            case .typeDirectory?: kind = "a directory"
-            case .typeCharacterSpecial?, .typeBlockSpecial?: kind = "a device"
-            default: kind = "not a regular file (a FIFO, socket or other special file)"
-            }
-            throw EvaluationError(.file, "npy: \(path) is \(kind); a .npy file is expected")
-        }
-        let size = attributes[.size] as? Int ?? 0
-        guard let handle = FileHandle(forReadingAtPath: resolved) else {
-            throw EvaluationError(.file, "npy: \(path) cannot be opened for reading")
-        }
-        defer { try? handle.close() }
-        let data: Data
-        // One byte past the measured size, so a file still growing is noticed instead of read without bound.
-        do { data = try handle.read(upToCount: size + 1) ?? Data() } catch {
-            throw EvaluationError(.file, "npy: \(path) cannot be read: \(error.localizedDescription)")
-        }
-        guard data.count <= size else {
-            throw EvaluationError(.file, "npy: \(path) grew while it was read (it had \(size) bytes); read it once it is complete")
-        }
-        return [UInt8](data)
     }
 
     /// Parses `.npy` bytes.

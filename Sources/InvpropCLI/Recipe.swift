@@ -1,4 +1,5 @@
 import ArgumentParser
+import Data
 import Foundation
 import Training
 import Yams
@@ -69,38 +70,14 @@ struct Recipe: Equatable {
 
     /// The file's text, refusing what cannot be a recipe before parsing it.
     static func read(_ path: String) throws -> String {
-        // The type is checked on the file a symbolic link leads to: a linked recipe is fine, but a
-        // device or FIFO reports size 0 and would be read without end (/dev/zero) or block
-        // forever on open (a FIFO with no writer), so only regular files are opened.
-        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) else {
-            throw ValidationError("recipe \(path) does not exist or cannot be read")
-        }
-        let type = attributes[.type] as? FileAttributeType
-        guard type == .typeRegular else {
-            let kind: String
-            switch type {
-            case .typeDirectory?: kind = "a directory"
-            case .typeCharacterSpecial?, .typeBlockSpecial?: kind = "a device"
-            default: kind = "not a regular file (a FIFO, socket or other special file)"
+        let data: Foundation.Data
+        do { data = try RegularFile.read(path, limit: maximumFileBytes) } catch {
+            switch error {
+            case .notRegular: throw ValidationError("recipe \(path) \(error); a recipe is a YAML or JSON file")
+            case .tooLarge, .grew:
+                throw ValidationError("recipe \(path) \(error); a recipe is a short YAML or JSON mapping (at most \(maximumFileBytes) bytes)")
+            case .missing, .unreadable: throw ValidationError("recipe \(path) \(error)")
             }
-            throw ValidationError("recipe \(path) is \(kind); a recipe is a YAML or JSON file")
-        }
-        if let size = attributes[.size] as? Int, size > maximumFileBytes {
-            throw ValidationError("recipe \(path) is \(size) bytes; a recipe is a short YAML or JSON mapping (at most \(maximumFileBytes) bytes)")
-        }
-        guard let handle = FileHandle(forReadingAtPath: resolved) else {
-            throw ValidationError("recipe \(path) does not exist or cannot be read")
-        }
-        defer { try? handle.close() }
-        // The size above may be stale (a file still being written): read one byte past the limit
-        // so that growth since is caught rather than read without bound.
-        let data: Data
-        do { data = try handle.read(upToCount: maximumFileBytes + 1) ?? Data() } catch {
-            throw ValidationError("recipe \(path) cannot be read: \(error.localizedDescription)")
-        }
-        guard data.count <= maximumFileBytes else {
-            throw ValidationError("recipe \(path) is over \(maximumFileBytes) bytes; a recipe is a short YAML or JSON mapping")
         }
         guard !data.isEmpty else {
             throw ValidationError("recipe \(path) is empty; a recipe is a mapping of option names to values (e.g. 'epochs: 28')")
