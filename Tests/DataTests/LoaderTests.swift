@@ -143,6 +143,33 @@ struct LoaderTests {
         #expect(try second.next() == nil)
     }
 
+    @Test("worker threads that never start cost no batch and no hang; too many workers are refused")
+    func workersThatNeverStart() throws {
+        // Foundation's Thread.start() fails without a word past the system's thread limit: the
+        // epoch used to count such a worker as live and wait for it forever at its end.
+        let dataset = SyntheticImageDataset(count: 100)
+        let loader = try DataLoader(dataset: dataset, transform: cifar, batchSize: 16, seed: 3, workers: 3, prefetch: 2)
+        let expected = try allBatches(DataLoader(dataset: dataset, transform: cifar, batchSize: 16, seed: 3, workers: 0), epoch: 2)
+        for started in [0, 1] {
+            var threads = 0
+            let iterator = EpochIterator(loader: loader, epoch: 2, skip: 0) { thread in
+                if threads < started { thread.start() }   // the rest are "refused"
+                threads += 1
+            }
+            var batches: [Batch] = []
+            while let batch = try iterator.next() { batches.append(batch) }
+            #expect(batches == expected, "\(started) of 3 workers started")
+            // Cancelling mid-epoch must not wait for the workers that never ran either.
+            let partial = EpochIterator(loader: loader, epoch: 2, skip: 0) { _ in }
+            #expect(try partial.next() == expected.first)
+            partial.cancel()
+            #expect(try partial.next() == nil)
+        }
+        #expect(throws: DataError.invalidOption("workers must be in 0…\(DataLoader.maximumWorkers), got 40000")) {
+            try DataLoader(dataset: dataset, transform: cifar, batchSize: 16, workers: 40_000)
+        }
+    }
+
     @Test("prefetch bounds the work done ahead of the consumer")
     func boundedPrefetch() throws {
         let counter = ReadCounter()

@@ -43,6 +43,9 @@ public final class DataLoader: Sendable {
     public let seed: UInt64
     /// Background threads; 0 builds batches on the consumer's thread.
     public let workers: Int
+    /// The most background threads a loader starts: far more than a batch pipeline can use on
+    /// any machine, far fewer than a process may create (tens of thousands would fail to start).
+    public static let maximumWorkers = 256
     /// Batches built ahead of the consumer at most (including those in progress).
     public let prefetch: Int
     /// The dataset indices an epoch visits (all of them, or a fixed subset), before shuffling.
@@ -60,7 +63,9 @@ public final class DataLoader: Sendable {
         guard shard.count >= 1, (0..<shard.count).contains(shard.rank), batchSize % shard.count == 0 else {
             throw DataError.invalidOption("batch size \(batchSize) cannot be split into \(shard.count) equal shares (rank \(shard.rank))")
         }
-        guard workers >= 0 else { throw DataError.invalidOption("workers must be 0 or more, got \(workers)") }
+        guard (0...Self.maximumWorkers).contains(workers) else {
+            throw DataError.invalidOption("workers must be in 0…\(Self.maximumWorkers), got \(workers)")
+        }
         guard prefetch > 0 else { throw DataError.invalidOption("prefetch must be positive, got \(prefetch)") }
         // Normalize traps on a channel mismatch; reject it here, where the user can be told why.
         for case let normalize as Normalize in transform.steps where normalize.mean.count != dataset.channels {
@@ -129,7 +134,7 @@ public final class DataLoader: Sendable {
     }
 
     /// Starts epoch `epoch`: call `next()` until nil. Dropping the iterator (or `cancel()`)
-    /// stops and joins its workers. `skippingBatches` resumes an interrupted epoch: the batches
+    /// stops and joins its workers (a worker whose thread has not run yet will read nothing). `skippingBatches` resumes an interrupted epoch: the batches
     /// that follow are exactly those an uninterrupted epoch would have yielded.
     public func epoch(_ epoch: Int, skippingBatches skip: Int = 0) -> EpochIterator {
         EpochIterator(loader: self, epoch: epoch, skip: skip)
@@ -172,7 +177,9 @@ public final class EpochIterator {
     private let state: EpochState
     private var finished = false
 
-    init(loader: DataLoader, epoch: Int, skip: Int) {
+    /// `startThread` starts each worker's thread (tests replace it to play a system that
+    /// refuses new threads: Foundation's `start()` then fails without a word).
+    init(loader: DataLoader, epoch: Int, skip: Int, startThread: (Thread) -> Void = { $0.start() }) {
         self.loader = loader
         self.epoch = epoch
         state = EpochState(plan: Array(loader.plan(epoch: epoch).dropFirst(max(skip, 0))), window: loader.prefetch)
@@ -180,8 +187,8 @@ public final class EpochIterator {
             let state = self.state
             let thread = Thread { [loader, epoch] in state.runWorker(loader: loader, epoch: epoch) }
             thread.name = "invprop-loader-\(worker)"
-            state.workerStarted()
-            thread.start()
+            // A worker counts itself once it runs: one whose thread never starts is never waited for.
+            startThread(thread)
         }
     }
 
@@ -205,7 +212,7 @@ public final class EpochIterator {
                 throw error
             }
         }
-        switch state.take() {
+        switch state.take(loader: loader, epoch: epoch) {
         case .none:
             finished = true
             cancel()
@@ -243,18 +250,16 @@ final class EpochState: @unchecked Sendable {
         self.window = window
     }
 
-    func workerStarted() {
-        condition.lock(); liveWorkers += 1; condition.unlock()
-    }
-
     var isStopped: Bool {
         condition.lock(); defer { condition.unlock() }
         return stopped
     }
 
     /// A worker: claims the lowest unclaimed batch inside the window, builds it, publishes it.
+    /// It counts itself live only here, once its thread runs (after a stop it leaves at once).
     func runWorker(loader: DataLoader, epoch: Int) {
         condition.lock()
+        liveWorkers += 1
         while !stopped && nextToClaim < plan.count {
             if nextToClaim >= consumed + window { condition.wait(); continue }
             let b = nextToClaim
@@ -275,19 +280,37 @@ final class EpochState: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// The consumer: waits for the next batch in order; nil at the end or after a stop.
-    func take() -> Result<Batch, Error>? {
+    /// The consumer: waits for the next batch in order; nil at the end or after a stop. While
+    /// no worker runs (none started yet, or the system refused their threads) the consumer
+    /// builds the batch itself, so it never waits for a thread that may never come.
+    func take(loader: DataLoader, epoch: Int) -> Result<Batch, Error>? {
         condition.lock()
         defer { condition.unlock() }
         guard consumed < plan.count else { return nil }
-        while results[consumed] == nil && !stopped { condition.wait() }
+        while results[consumed] == nil && !stopped {
+            // Without a live worker the batch is unclaimed: a worker publishes what it claimed
+            // before it stops counting itself.
+            guard liveWorkers == 0, nextToClaim == consumed else { condition.wait(); continue }
+            let b = nextToClaim
+            nextToClaim += 1
+            condition.unlock()
+            let result: Result<Batch, Error>?
+            do {
+                result = try loader.buildBatch(plan[b], epoch: epoch, shouldStop: { false }).map { .success($0) }
+            } catch {
+                result = .failure(error)
+            }
+            condition.lock()
+            if let result { results[b] = result }
+        }
         guard let result = results.removeValue(forKey: consumed) else { return nil }
         consumed += 1
         condition.broadcast()  // the window moved: idle workers may claim more
         return result
     }
 
-    /// Sets the stop flag and waits until all workers have left their loops.
+    /// Sets the stop flag and waits until every running worker has left its loop (a thread that
+    /// starts later sees the flag and leaves without reading anything).
     func stopAndJoin() {
         condition.lock()
         stopped = true
