@@ -37,8 +37,20 @@ struct BenchStep: ParsableCommand {
         guard steps >= 1, warmup >= 0 else { throw ValidationError("--steps must be ≥ 1 and --warmup ≥ 0") }
         guard ["fp32", "bf16", "both"].contains(precision) else { throw ValidationError("--precision must be fp32, bf16 or both") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
-        guard [1, 3].contains(inChannels), imageSize >= 8 else { throw ValidationError("--in-channels must be 1 or 3 and --image-size ≥ 8") }
+        guard [1, 3].contains(inChannels) else { throw ValidationError("--in-channels must be 1 or 3, got \(inChannels)") }
+        guard (8...Self.maximumImageSize).contains(imageSize) else {
+            throw ValidationError("--image-size must be in 8…\(Self.maximumImageSize), got \(imageSize)")
+        }
+        // A training step keeps every activation for the backward pass: memory grows with the pixels of the batch.
+        guard batchSize <= Self.maximumBatchPixels / (imageSize * imageSize) else {
+            throw ValidationError("--batch-size \(batchSize) × --image-size \(imageSize)² is more than the \(Self.maximumBatchPixels) pixels "
+                                  + "a benchmark step may take (an ImageNet batch of 256 at 224²)")
+        }
     }
+
+    /// The largest image side (as `invprop train --image-size`) and pixels per batch a step may
+    /// take: beyond them the step's activations no longer fit a machine's memory.
+    static let maximumImageSize = 1_024, maximumBatchPixels = 256 * 224 * 224
 
     func run() throws {
         if let threads { try ComputeThreads.set(threads) }
@@ -89,9 +101,23 @@ struct BenchLoss: ParsableCommand {
         guard batchSize >= 1, bankSize >= 2, dimension >= 1, steps >= 1 else {
             throw ValidationError("--batch-size, --dimension and --steps must be ≥ 1 and --bank-size ≥ 2")
         }
+        guard bankSize <= Self.maximumBankSize else { throw ValidationError("--bank-size must be at most \(Self.maximumBankSize), got \(bankSize)") }
+        guard dimension <= ResNetConfig.maxOutputDimension else {
+            throw ValidationError("--dimension must be at most \(ResNetConfig.maxOutputDimension) (the largest head output), got \(dimension)")
+        }
+        guard batchSize <= Self.maximumBatchSize else { throw ValidationError("--batch-size must be at most \(Self.maximumBatchSize), got \(batchSize)") }
+        // The bank [N, D] and the batch's similarities [B, N] are held in memory as floats.
+        guard bankSize * dimension <= Self.maximumFloats, batchSize * bankSize <= Self.maximumFloats else {
+            throw ValidationError("--bank-size \(bankSize) with --dimension \(dimension) and --batch-size \(batchSize) needs more than "
+                                  + "\(Self.maximumFloats) floats (\((Self.maximumFloats * 4) >> 30) GiB) for the bank or the similarities")
+        }
         guard backgroundCount >= 5 && backgroundCount <= bankSize else { throw ValidationError("--background must be in 5...\(bankSize)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
     }
+
+    /// Bounds of the measured sizes: ten times ImageNet's 1.28 M images, a batch far past any
+    /// in use, and 2³¹ floats (8 GiB) for the bank [N, D] and for the similarities [B, N].
+    static let maximumBankSize = 12_800_000, maximumBatchSize = 65_536, maximumFloats = 1 << 31
 
     func run() throws {
         if let threads { try ComputeThreads.set(threads) }
@@ -154,8 +180,9 @@ struct BenchData: ParsableCommand {
     @Option(help: "Loader threads.") var workers = 1
 
     func validate() throws {
-        guard batchSize >= 1, batches >= 1, runs >= 1, workers >= 0 else {
-            throw ValidationError("--batch-size, --batches and --runs must be ≥ 1 and --workers ≥ 0")
+        guard batchSize >= 1, batches >= 1, runs >= 1 else { throw ValidationError("--batch-size, --batches and --runs must be ≥ 1") }
+        guard (0...DataLoader.maximumWorkers).contains(workers) else {
+            throw ValidationError("--workers must be in 0…\(DataLoader.maximumWorkers), got \(workers)")
         }
     }
 

@@ -34,19 +34,38 @@ struct ExportCommand: ParsableCommand {
         guard Self.formats.contains(format) else {
             throw ValidationError("--format must be one of \(Self.formats.joined(separator: ", ")) (the only export format so far), got '\(format)'")
         }
-        guard checkSamples >= 0 else { throw ValidationError("--check-samples must be ≥ 0, got \(checkSamples)") }
-        if let checkSize, checkSize < 1 { throw ValidationError("--check-size must be ≥ 1, got \(checkSize)") }
+        guard (0...Self.maximumCheckSamples).contains(checkSamples) else {
+            throw ValidationError("--check-samples must be in 0…\(Self.maximumCheckSamples), got \(checkSamples)")
+        }
+        if let checkSize, !(1...Self.maximumCheckSize).contains(checkSize) {
+            throw ValidationError("--check-size must be in 1…\(Self.maximumCheckSize), got \(checkSize)")
+        }
+        if let checkSize { try Self.checkInputBounds(samples: checkSamples, size: checkSize) }
     }
+
+    /// The check runs the network on all samples at once, and its activations grow with the
+    /// pixels: refuses more than `maximumCheckPixels`, naming both options.
+    static func checkInputBounds(samples: Int, size: Int) throws {
+        if samples * size * size > maximumCheckPixels {
+            throw ValidationError("--check-samples \(samples) × --check-size \(size)² is more than \(maximumCheckPixels) pixels "
+                                  + "for the check input; fewer samples or a smaller size check the export as well")
+        }
+    }
+
+    /// Bounds of the check input: a handful of samples compares the runtimes; these limits keep
+    /// the one forward pass over them within a few GB (2²⁰ pixels: e.g. 4 samples of 512², 1 024 of 32²).
+    static let maximumCheckSamples = 1_024, maximumCheckSize = 1_024, maximumCheckPixels = 1 << 20
 
     func run() throws {
         try reportingFailure {
             let (file, description, model) = try EvaluationSession.openNetwork(checkpoint: checkpoint ?? runDirectory ?? ".")
             note("checkpoint \(file): \(description.architecture), \(description.method) on \(description.dataset)")
+            let size = checkSize ?? (model.config.stem == .cifar ? 32 : 64)
+            try Self.checkInputBounds(samples: checkSamples, size: size)   // the default size is known only now
             let path = output ?? URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("model.onnx").path
             let bytes = try ONNXExporter.write(model, to: path)
             print("wrote \(path) (\(bytes) bytes, ONNX opset \(ONNXExporter.opsetVersion))")
             guard checkSamples > 0 else { return }
-            let size = checkSize ?? (model.config.stem == .cifar ? 32 : 64)
             let sample = try ONNXCheckSample(model: model, count: checkSamples, size: size, seed: checkSeed)
             for (name, values, shape) in [("input", sample.input, sample.inputShape), ("feature", sample.feature, sample.featureShape),
                                           ("output", sample.output, sample.outputShape)] {

@@ -51,7 +51,7 @@ struct TrainOptions: ParsableArguments {
 
     @Option(help: "fp32, bf16, or auto (bf16 where the CPU runs it natively).") var precision: String?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
-    @Option(help: "Loader threads.") var workers: Int?
+    @Option(help: "Loader threads, 0…256 (0: batches are built on the training thread).") var workers: Int?
     @Option(help: "Seed.") var seed: UInt64?
     @Option(help: "kNN monitor neighbours K.") var knnK: Int?
     @Option(help: "kNN monitor temperature σ.") var knnTemperature: Float?

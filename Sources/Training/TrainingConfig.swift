@@ -144,18 +144,28 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard MethodRegistry.names.contains(method) else {
             throw fail("--method must be one of \(MethodRegistry.names.joined(separator: ", ")), got '\(method)'")
         }
-        guard epochs >= 1 else { throw fail("--epochs must be ≥ 1, got \(epochs)") }
+        guard (1...Self.maximumEpochs).contains(epochs) else { throw fail("--epochs must be in 1…\(Self.maximumEpochs), got \(epochs)") }
         if let maxSteps, maxSteps < 1 { throw fail("--max-steps must be ≥ 1, got \(maxSteps)") }
         if let maxMinutes, !(maxMinutes > 0 && maxMinutes.isFinite) { throw fail("--max-minutes must be a number of minutes > 0, got \(maxMinutes)") }
         guard batchSize >= 2 else { throw fail("--batch-size must be ≥ 2 (batch norm needs two images), got \(batchSize)") }
         guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be > 0, got \(learningRate)") }
         guard (0..<1).contains(momentum) else { throw fail("--momentum must be in [0, 1), got \(momentum)") }
-        guard weightDecay >= 0 else { throw fail("--weight-decay must be ≥ 0, got \(weightDecay)") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw fail("--weight-decay must be a finite number ≥ 0, got \(weightDecay)") }
+        // Every decay kind's gamma is saved, so a NaN one would make the configuration unwritable.
+        guard gamma >= 0, gamma.isFinite else { throw fail("--gamma must be a finite factor ≥ 0, got \(gamma)") }
         guard ["fp32", "bf16", "auto"].contains(precision) else { throw fail("--precision must be fp32, bf16 or auto, got \(precision)") }
         if let threads, threads < 1 { throw fail("--threads must be ≥ 1, got \(threads)") }
-        guard workers >= 0 else { throw fail("--workers must be ≥ 0, got \(workers)") }
+        guard (0...DataLoader.maximumWorkers).contains(workers) else {
+            throw fail("--workers must be in 0…\(DataLoader.maximumWorkers) (loader threads; more would only fail to start), got \(workers)")
+        }
         if let trainSubset, trainSubset < batchSize { throw fail("--train-subset \(trainSubset) is smaller than the batch size \(batchSize)") }
-        guard knnK >= 1, knnTemperature > 0, knnEvery >= 0 else { throw fail("--knn-k must be ≥ 1, --knn-temperature > 0, --knn-every ≥ 0") }
+        // The synthetic set has as many images as --train-subset asks for (a real dataset caps it).
+        if dataset == "shapes", let trainSubset, trainSubset > Self.maximumShapesImages {
+            throw fail("--train-subset \(trainSubset) is more than the \(Self.maximumShapesImages) images the synthetic shapes dataset makes")
+        }
+        guard knnK >= 1 else { throw fail("--knn-k must be ≥ 1, got \(knnK)") }
+        guard knnTemperature > 0, knnTemperature.isFinite else { throw fail("--knn-temperature must be a finite number > 0, got \(knnTemperature)") }
+        guard knnEvery >= 0 else { throw fail("--knn-every must be ≥ 0, got \(knnEvery)") }
         if let knnRecomputeEvery, knnRecomputeEvery < 1 { throw fail("--knn-recompute-every must be ≥ 1, got \(knnRecomputeEvery)") }
         if let healthSample, healthSample < 0 || healthSample == 1 { throw fail("--health-sample must be 0 (off) or ≥ 2, got \(healthSample)") }
         if stopWhenStable == true, resolvedHealthSample == 0 { throw fail("--stop-when-stable reads the health signals; it needs --health-sample above 0") }
@@ -172,11 +182,39 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             guard (0...1).contains(unmix.globalProbability) else { throw fail("--unmix-probability must be in [0, 1], got \(unmix.globalProbability)") }
             guard unmix.beta > 0, unmix.beta.isFinite else { throw fail("--unmix-beta must be > 0, got \(unmix.beta)") }
         }
+        try validateBankOptions()
         do {   // the checks against the number of images wait for the data (Trainer)
             try methodOptions?.validate(datasetSize: .max)
         } catch let error as MethodsError { throw fail(error.description) }
         try validateDomains()
         try model.validate()
+    }
+
+    /// Most epochs a run may ask for: far beyond any schedule, and small enough that epochs ×
+    /// steps per epoch cannot overflow.
+    public static let maximumEpochs = 1_000_000
+
+    /// Most images `--train-subset` may ask of the synthetic `shapes` dataset (it makes as many
+    /// as asked; a real dataset is capped by its size).
+    public static let maximumShapesImages = 1_000_000
+
+    /// The memory-bank and InvP options (`invp`), named as `invprop train` spells them. Every
+    /// method saves them, so each must be a finite number in range even where unused; the
+    /// checks against the number of images wait for the data (`InvPConfig.validate`).
+    func validateBankOptions() throws {
+        func fail(_ m: String) -> Error { TrainingError.invalidOption(m) }
+        guard invp.temperature > 0, invp.temperature.isFinite else {
+            throw fail("--temperature must be a finite number > 0, got \(invp.temperature)")
+        }
+        guard invp.momentum >= 0, invp.momentum < 1 else { throw fail("--bank-momentum must be in [0, 1), got \(invp.momentum)") }
+        guard invp.invarianceWeight >= 0, invp.invarianceWeight.isFinite else {
+            throw fail("--lambda must be a finite number ≥ 0, got \(invp.invarianceWeight)")
+        }
+        guard invp.backgroundCount >= 1 else { throw fail("--background must be ≥ 1, got \(invp.backgroundCount)") }
+        guard invp.neighbourCount >= 1 else { throw fail("--neighbours must be ≥ 1, got \(invp.neighbourCount)") }
+        guard invp.hops >= 1 else { throw fail("--hops must be ≥ 1, got \(invp.hops)") }
+        guard invp.positiveCount >= 1 else { throw fail("--positives must be ≥ 1, got \(invp.positiveCount)") }
+        guard invp.warmUpEpochs >= 0 else { throw fail("--invariance-warmup must be ≥ 0, got \(invp.warmUpEpochs)") }
     }
 
     /// The configuration as pretty JSON (sorted keys).
