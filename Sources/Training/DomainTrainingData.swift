@@ -1,4 +1,5 @@
 import Data
+import Evaluation
 import Foundation
 
 extension TrainingConfig {
@@ -33,12 +34,14 @@ extension Trainer {
         return try checkedDomains(sources, split: .train, config: config, runDirectory: runDirectory, observer: observer)
     }
 
-    /// The images the kNN monitor scores: for a multi-domain dataset the target domain (errors
-    /// are raised, not hidden), else the catalog's test split when the dataset has one.
+    /// The images the kNN monitor scores: for a multi-domain dataset the target domain, else the
+    /// catalog's test split when the dataset has one; files that exist but do not read are
+    /// errors, raised before training starts.
     static func openMonitorImages(_ config: TrainingConfig, channels: Int, runDirectory: URL,
                                   observer: TrainingObserver?, writes: Bool = true) throws -> (any ImageDataset)? {
         guard let selection = config.domains else {
-            return try (try? DatasetCatalog.open(name: config.dataset, root: config.dataDir, split: .test, channels: channels)).map {
+            // An absent test split is no error (the monitor then has nothing to score); a damaged one is.
+            return try DatasetCatalog.openIfPresent(name: config.dataset, root: config.dataDir, split: .test, channels: channels).map {
                 try checkedFolder($0, split: .test, skipBad: config.skipBadImages ?? false, runDirectory: runDirectory, observer: observer,
                                   writes: writes)
             }

@@ -73,4 +73,71 @@ import Testing
         try config.validate()
     }
 
+    // MARK: - Item 1: a damaged test split is an error, an absent one is not
+
+    /// A Fashion-MNIST folder of `count` training images (IDX files, 28×28, labels 0…9).
+    static func idxFolder(count: Int) throws -> URL {
+        let folder = temporaryRunDirectory("idx")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(idxImages(count: count)).write(to: folder.appendingPathComponent("train-images-idx3-ubyte"))
+        try Data(idxLabels(count: count)).write(to: folder.appendingPathComponent("train-labels-idx1-ubyte"))
+        return folder
+    }
+
+    static func be32(_ v: Int) -> [UInt8] { [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> $0) } }
+    static func idxImages(count: Int) -> [UInt8] {
+        [0, 0, 8, 3] + be32(count) + be32(28) + be32(28) + (0..<count * 784).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 24) }
+    }
+    static func idxLabels(count: Int) -> [UInt8] { [0, 0, 8, 1] + be32(count) + (0..<count).map { UInt8($0 % 10) } }
+
+    /// A quick Fashion-MNIST run on the folder: one epoch of two steps, monitor and health off.
+    static func idxConfig(_ folder: URL) -> TrainingConfig {
+        var c = TrainingConfig()
+        c.dataDir = folder.path
+        c.trainSubset = 64
+        c.batchSize = 32
+        c.epochs = 1
+        c.validation = nil
+        c.model.width = 0.125
+        c.invp.backgroundCount = 32
+        c.bankInitialization = nil
+        c.knnEvery = 0
+        c.healthSample = 0
+        c.threads = 2
+        return c
+    }
+
+    @Test func damagedTestSplitIsNamedBeforeTraining() throws {
+        let folder = try Self.idxFolder(count: 64)
+        let run = temporaryRunDirectory("damaged-test")
+        defer { for url in [folder, run] { try? FileManager.default.removeItem(at: url) } }
+        // No test split at all: training goes on without one, and evaluation opens the run.
+        #expect(try DatasetCatalog.openIfPresent(name: "fashion-mnist", root: folder.path, split: .test, channels: 1) == nil)
+        _ = try Trainer(config: Self.idxConfig(folder), runDirectory: run, resume: false).run()
+        _ = try EvaluationSession(checkpoint: run.path)
+        // A test split whose image file is cut short: named by every path that opens it.
+        let images = folder.appendingPathComponent("t10k-images-idx3-ubyte")
+        try Data(Self.idxImages(count: 16).prefix(1000)).write(to: images)
+        try Data(Self.idxLabels(count: 16)).write(to: folder.appendingPathComponent("t10k-labels-idx1-ubyte"))
+        let opened = #expect(throws: DataError.self) {
+            try DatasetCatalog.openIfPresent(name: "fashion-mnist", root: folder.path, split: .test, channels: 1)
+        }
+        #expect(opened?.description.contains(images.path) == true, "\(String(describing: opened))")
+        let another = temporaryRunDirectory("damaged-test-2")
+        defer { try? FileManager.default.removeItem(at: another) }
+        do {
+            _ = try Trainer(config: Self.idxConfig(folder), runDirectory: another, resume: false)
+            Issue.record("training started with a damaged test split")
+        } catch {
+            #expect("\(error)".contains(images.path), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: another.path), "the failed setup left its run directory behind")
+        do {
+            _ = try EvaluationSession(checkpoint: run.path)   // eval knn used to find out only after the features
+            Issue.record("evaluation opened a damaged test split")
+        } catch {
+            #expect("\(error)".contains(images.path), "\(error)")
+        }
+    }
+
 }

@@ -237,7 +237,7 @@ public final class EvaluationSession {
         }
         let train = try DatasetCatalog.open(name: name, root: dataDir, split: .train, channels: channels)
         // A dataset without a labelled test split (e.g. a folder) still serves embed and neighbors.
-        let test = try? DatasetCatalog.open(name: name, root: dataDir, split: .test, channels: channels)
+        let test = try DatasetCatalog.openIfPresent(name: name, root: dataDir, split: .test, channels: channels)
         return (train, test)
     }
 
@@ -344,5 +344,20 @@ public final class EvaluationSession {
     /// Where a result file named `name` goes: `json` if given, else the run directory.
     public func resultPath(_ name: String, json: String? = nil) -> String {
         json ?? runDirectory.appendingPathComponent(name).path
+    }
+}
+
+extension DatasetCatalog {
+    /// `split` of `name`, or nil when the dataset has no such split or its files are absent;
+    /// files that are there but do not read (truncated, malformed) throw, naming the file.
+    public static func openIfPresent(name: String, root: String?, split: DatasetSplit, channels: Int?) throws -> (any ImageDataset)? {
+        do {
+            return try open(name: name, root: root, split: split, channels: channels)
+        } catch DataError.notFound, DataError.invalidOption {
+            // Absent files, or a dataset without this split (the catalog's two refusals that say
+            // so): nothing to read. Every other error is a damaged file, and hiding it would make
+            // a run silently lose its test scores.
+            return nil
+        }
     }
 }
