@@ -195,7 +195,9 @@ final class ProgressPrinter: TrainingObserver {
 
     func step(_ r: StepReport) {
         let width = 24
-        let filled = Int(Double(width) * Double(r.step) / Double(r.steps))
+        // Clamped: a bar is no place to trap on a position the trainer should never report.
+        let inside = r.steps > 0 && (0...r.steps).contains(r.step)
+        let filled = inside ? width * r.step / r.steps : r.step > 0 ? width : 0
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         var text = String(format: "epoch %d/%d [%@] %d/%d loss %.4f", r.epoch, r.epochs, bar, r.step, r.steps, r.loss)
         if r.terms.count > 1 { text += " (" + r.terms.map { String(format: "%@ %.4f", $0.name, $0.value) }.joined(separator: " ") + ")" }
@@ -204,7 +206,7 @@ final class ProgressPrinter: TrainingObserver {
             FileHandle.standardError.write(("\r" + text + "\u{1B}[K").data(using: .utf8)!)
             open = true
         } else {
-            let decile = r.step * 10 / r.steps
+            let decile = inside ? r.step * 10 / r.steps : r.step > 0 ? 10 : 0
             if decile != lastPrinted || r.step == r.steps {
                 lastPrinted = decile
                 FileHandle.standardError.write((text + "\n").data(using: .utf8)!)

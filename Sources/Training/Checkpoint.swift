@@ -49,6 +49,50 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
         if !step.counts.isEmpty { epochCounts = (epochCounts ?? [:]).merging(step.counts, uniquingKeysWith: +) }
     }
 
+    /// Throws `TrainingError.corrupt` for the checkpoint at `path` when this record cannot be a
+    /// point of a run of `config`: a position outside its epochs, counters below zero or
+    /// disagreeing, sums or seconds that are not finite. A resume trusts these numbers to
+    /// trim metrics.jsonl, to skip batches and to draw the progress bar.
+    func validate(for config: TrainingConfig, path: String) throws {
+        func fail(_ reason: String) -> Error { TrainingError.corrupt(path: path, reason: "progress record: \(reason)") }
+        guard epoch >= 0, epoch <= config.epochs else { throw fail("epoch \(epoch) is outside 0…\(config.epochs), the run's epochs") }
+        guard stepInEpoch >= 0 else { throw fail("step in epoch \(stepInEpoch) is negative") }
+        guard epoch < config.epochs || stepInEpoch == 0 else {
+            throw fail("step \(stepInEpoch) inside epoch \(epoch + 1) of a run of \(config.epochs) epochs")
+        }
+        guard globalStep >= stepInEpoch else { throw fail("global step \(globalStep) is below the step in the epoch, \(stepInEpoch)") }
+        guard epochImages >= 0 else { throw fail("images of the epoch \(epochImages) is negative") }
+        for (name, seconds) in [("wall seconds", wallSeconds), ("epoch seconds", epochSeconds)] where !(seconds >= 0 && seconds.isFinite) {
+            throw fail("\(name) \(seconds) is not a finite number ≥ 0")
+        }
+        guard epochLossSums.allSatisfy(\.isFinite), (epochCounts ?? [:]).values.allSatisfy(\.isFinite) else {
+            throw fail("the epoch's loss sums or counts are not all finite")
+        }
+        if let bestEpoch, bestEpoch < 1 || bestEpoch > epoch {
+            throw fail("best epoch \(bestEpoch) is not one of the \(epoch) completed epochs")
+        }
+        if let bestKNNTop1, !bestKNNTop1.isFinite { throw fail("best kNN top-1 \(bestKNNTop1) is not finite") }
+        if let stoppedWhenStableAfter, stoppedWhenStableAfter < 1 || stoppedWhenStableAfter > epoch {
+            throw fail("stopped after epoch \(stoppedWhenStableAfter), not one of the \(epoch) completed epochs")
+        }
+        if let budgetEndedAtStep, budgetEndedAtStep < 0 || budgetEndedAtStep > globalStep {
+            throw fail("budget ended at step \(budgetEndedAtStep), outside the \(globalStep) steps taken")
+        }
+    }
+
+    /// The checks that need the number of steps per epoch (known once the data is open): the
+    /// step inside the epoch is at most an epoch's (a stop right after the last step saves
+    /// that), and the global step at most the steps of the epochs before plus it (fewer when
+    /// `--max-steps` or `--max-minutes` ended an epoch early).
+    func validate(stepsPerEpoch steps: Int, path: String) throws {
+        func fail(_ reason: String) -> Error { TrainingError.corrupt(path: path, reason: "progress record: \(reason)") }
+        guard stepInEpoch <= steps else { throw fail("step in epoch \(stepInEpoch) is beyond the \(steps) steps of an epoch") }
+        let (before, overflow) = epoch.multipliedReportingOverflow(by: steps)
+        guard !overflow, globalStep <= before + stepInEpoch else {
+            throw fail("global step \(globalStep) is beyond the \(epoch) epochs of \(steps) steps and \(stepInEpoch) steps taken")
+        }
+    }
+
     /// Moves to the next epoch: its sums and counters start at zero.
     mutating func startNextEpoch() {
         epoch += 1
@@ -110,7 +154,9 @@ public enum Checkpoint {
         try archive.set("__check__.output", floats: output.toArray(), shape: output.shape)
     }
 
-    /// Reads a checkpoint's configuration and progress (checks the format tag).
+    /// Reads a checkpoint's configuration and progress (checks the format tag, and that the
+    /// progress is a point of the configured run; `TrainingProgress.validate(stepsPerEpoch:path:)`
+    /// checks the rest once the data is open).
     public static func header(_ archive: TensorArchive, path: String) throws -> (TrainingConfig, TrainingProgress) {
         guard archive.metadata["format"] == format else {
             throw TrainingError.corrupt(path: path, reason: "not an invprop training checkpoint (metadata 'format' is \(archive.metadata["format"] ?? "absent"), expected \(format))")
@@ -123,11 +169,14 @@ public enum Checkpoint {
             throw TrainingError.corrupt(path: path, reason: "checkpoint metadata lacks 'progress' (the training progress)")
         }
         let config = try TrainingConfig.decode(c, source: path)
+        let progress: TrainingProgress
         do {
-            return (config, try JSONDecoder().decode(TrainingProgress.self, from: Data(p.utf8)))
+            progress = try JSONDecoder().decode(TrainingProgress.self, from: Data(p.utf8))
         } catch {
             throw TrainingError.corrupt(path: path, reason: "progress record does not decode: \(error)")
         }
+        try progress.validate(for: config, path: path)
+        return (config, progress)
     }
 
     /// Restores model, optimizer and the method's state from an archive; the method's tensors are

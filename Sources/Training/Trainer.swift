@@ -133,7 +133,10 @@ public final class Trainer {
         } else if resume {
             observer?.note("nothing to resume in \(runDirectory.path): starting a new run")
         }
-        try config.validate()
+        do { try config.validate() } catch where restored != nil {
+            // The options came from the file, not from the command line: say which file.
+            throw TrainingError.corrupt(path: last.path, reason: "the saved configuration is refused: \(error)")
+        }
         if config.maxMinutes != nil && communicator.size > 1 {
             // Each process would read its own clock and could end, or decay, at another step.
             throw TrainingError.invalidOption("--max-minutes works in one process only; with several, give --max-steps")
@@ -181,6 +184,10 @@ public final class Trainer {
         loader = try DataLoader(dataset: train, transform: augmentation, batchSize: config.batchSize,
                                 shuffle: true, dropLast: true, seed: config.seed, workers: config.workers, prefetch: 3,
                                 shard: (communicator.rank, communicator.size))
+        // The saved position must lie inside this run's epochs before metrics.jsonl is trimmed to it.
+        if let (_, savedProgress) = restored {
+            try savedProgress.validate(stepsPerEpoch: loader.batchesPerEpoch, path: last.path)
+        }
 
         // Network, objective, optimizer.
         model = try ResNet(config.model, seed: config.seed)

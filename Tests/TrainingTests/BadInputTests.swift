@@ -140,4 +140,105 @@ import Testing
         }
     }
 
+    // MARK: - Items 2 and 3: a checkpoint's configuration and progress are checked on resume
+
+    /// A saved configuration asking for a million loader threads is refused, naming the file.
+    @Test func savedConfigurationIsValidatedOnResume() throws {
+        let folder = try HostileCheckpointTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var config = shapesConfig()
+        config.workers = 1_000_000
+        let path = try HostileCheckpointTests.checkpoint(config, in: folder)
+        let error = #expect(throws: TrainingError.self) {
+            try Trainer(config: shapesConfig(), runDirectory: URL(fileURLWithPath: folder), resume: true)
+        }
+        #expect(error?.description.contains(path) == true && error?.description.contains("--workers") == true, "\(String(describing: error))")
+    }
+
+    /// Progress records that no run of the configuration can hold are refused by `header`.
+    @Test func impossibleProgressIsRefusedByTheHeader() throws {
+        let folder = try HostileCheckpointTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let config = shapesConfig(epochs: 3)
+        func progress(_ change: (inout TrainingProgress) -> Void) -> TrainingProgress {
+            var p = TrainingProgress()
+            p.epoch = 1; p.stepInEpoch = 2; p.globalStep = 6; p.bestEpoch = 1; p.bestKNNTop1 = 50
+            change(&p)
+            return p
+        }
+        let cases: [(String, TrainingProgress, String)] = [
+            ("negative step", progress { $0.stepInEpoch = -1 }, "step in epoch -1"),     // trapped the progress bar
+            ("negative epoch", progress { $0.epoch = -1 }, "epoch -1"),                  // emptied metrics.jsonl
+            ("epoch past the run", progress { $0.epoch = .max }, "outside 0…3"),         // "finished" untrained
+            ("step in a finished run", progress { $0.epoch = 3; $0.stepInEpoch = 1 }, "inside epoch 4"),
+            ("global step behind", progress { $0.globalStep = 1 }, "global step 1"),
+            ("best epoch ahead", progress { $0.bestEpoch = 2 }, "best epoch 2"),
+            ("negative seconds", progress { $0.wallSeconds = -5 }, "wall seconds"),
+            ("budget step ahead", progress { $0.budgetEndedAtStep = 7 }, "budget ended at step 7"),
+        ]
+        for (label, record, naming) in cases {
+            let (archive, path) = try HostileCheckpointTests.header(
+                format: Checkpoint.format, config: try config.json(),
+                progress: String(decoding: try JSONEncoder().encode(record), as: UTF8.self), in: folder)
+            do {
+                _ = try Checkpoint.header(archive, path: path)
+                Issue.record("\(label): accepted")
+            } catch TrainingError.corrupt(let file, let reason) {
+                #expect(file == path && reason.contains(naming), "\(label): \(reason)")
+            }
+        }
+        let good = progress { _ in }
+        #expect(throws: Never.self) { try good.validate(for: config, path: "x") }
+        // With the data open: at most one epoch's steps, the global step at most what they add up to.
+        #expect(throws: Never.self) { try good.validate(stepsPerEpoch: 4, path: "x") }
+        #expect(throws: Never.self) { try progress { $0.stepInEpoch = 4; $0.globalStep = 8 }.validate(stepsPerEpoch: 4, path: "x") }
+        #expect(throws: TrainingError.self) { try progress { $0.stepInEpoch = 5; $0.globalStep = 9 }.validate(stepsPerEpoch: 4, path: "x") }
+        #expect(throws: TrainingError.self) { try progress { $0.globalStep = 7 }.validate(stepsPerEpoch: 4, path: "x") }
+    }
+
+    /// On a real run, a resume refuses a step beyond the epoch (it used to skip the epoch) or a
+    /// negative epoch (it used to empty metrics.jsonl first), and the run's files stay as they were.
+    @Test func resumeRefusesProgressOutsideTheRunAndKeepsMetrics() throws {
+        var config = shapesConfig(images: 256, epochs: 2)   // 4 steps an epoch
+        config.knnEvery = 0
+        config.healthSample = 0
+        let run = temporaryRunDirectory("progress")
+        defer { try? FileManager.default.removeItem(at: run) }
+        var steps = 0
+        _ = try Trainer(config: config, runDirectory: run, resume: false).run { steps += 1; return steps == 6 ? .saveAndStop : .none }
+        let last = run.appendingPathComponent(RunFileName.lastCheckpoint)
+        let metrics = run.appendingPathComponent(RunFileName.metrics)
+        let (savedMetrics, savedCheckpoint) = (try Data(contentsOf: metrics), try Data(contentsOf: last))
+        for (label, change) in [("step beyond the epoch", { (p: inout TrainingProgress) in p.stepInEpoch = 1_000_000_000 }),
+                                ("negative epoch", { (p: inout TrainingProgress) in p.epoch = -1 }),
+                                ("global step beyond", { (p: inout TrainingProgress) in p.globalStep = 99 })] {
+            var archive = try TensorArchive(decoding: [UInt8](savedCheckpoint), source: last.path)
+            var progress = try JSONDecoder().decode(TrainingProgress.self, from: Data(archive.metadata["progress"]!.utf8))
+            #expect(progress.epoch == 1 && progress.stepInEpoch == 2)
+            change(&progress)
+            archive.metadata["progress"] = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
+            try archive.write(to: last.path)
+            do {
+                _ = try Trainer(config: config, runDirectory: run, resume: true)
+                Issue.record("\(label): resumed")
+            } catch {
+                #expect("\(error)".contains(last.path) && "\(error)".contains("progress record"), "\(label): \(error)")
+            }
+            #expect(try Data(contentsOf: metrics) == savedMetrics, "\(label): metrics.jsonl changed")
+        }
+        try savedCheckpoint.write(to: last)
+        #expect(try Trainer(config: config, runDirectory: run, resume: true).run().finished)
+        #expect(try readMetrics(run).map(\.epoch) == [1, 2])
+    }
+
+    /// The progress bar draws positions outside 0…steps (which the trainer no longer reports)
+    /// without trapping on a negative repeat count.
+    @Test func progressBarClampsItsPosition() {
+        let printer = ProgressPrinter()
+        for step in [-5, 0, 9, Int.max] {
+            printer.step(StepReport(epoch: 1, epochs: 1, step: step, steps: 4, loss: 1, terms: [], learningRate: 0.1,
+                                    imagesPerSecond: 1, etaSeconds: 0))
+        }
+        printer.finishLine()
+    }
 }
