@@ -109,8 +109,9 @@ public final class Trainer {
 
     /// Prepares a run: opens the data, builds the network, method and optimizer, and restores
     /// the last checkpoint when `resume` is set (its configuration then wins). A run directory
-    /// holding a checkpoint is never overwritten without `resume`. With a `communicator` of
-    /// several processes this process trains its share of every batch (docs/distributed.md).
+    /// holding a checkpoint, or another run's files, is never overwritten without `resume`; it
+    /// is created (or refused, naming `--output`) before the data is read. With a `communicator`
+    /// of several processes this process trains its share of every batch (docs/distributed.md).
     public init(config requested: TrainingConfig, runDirectory: URL, resume: Bool, observer: TrainingObserver? = nil,
                 communicator: any Communicator = SingleProcess()) throws {
         let setupStarted = DispatchTime.now().uptimeNanoseconds
@@ -120,6 +121,10 @@ public final class Trainer {
         let last = runDirectory.appendingPathComponent(RunFileName.lastCheckpoint)
         var config = requested
         var restored: (TensorArchive, TrainingProgress)?
+        // A directory made here and left empty by a failed setup is removed again.
+        var createdDirectory = false, setupFinished = false
+        defer { if createdDirectory && !setupFinished { Self.removeIfEmpty(runDirectory) } }
+        if primary { createdDirectory = try Self.prepareRunDirectory(runDirectory) }
         if resume && primary { MetricsLog.removeAbandonedTemporaryFiles(in: runDirectory) }
         if FileManager.default.fileExists(atPath: last.path) {
             guard resume else {
@@ -130,8 +135,16 @@ public final class Trainer {
             if saved != requested { observer?.note("resuming with the configuration saved in \(last.lastPathComponent) (options given now are ignored)") }
             config = saved
             restored = (archive, savedProgress)
-        } else if resume {
-            observer?.note("nothing to resume in \(runDirectory.path): starting a new run")
+        } else {
+            // Without a last checkpoint there is nothing to continue, and a new run would replace
+            // the best checkpoint and the metrics of the run that left them.
+            let others = Self.otherRunFiles(in: runDirectory)
+            if !others.isEmpty {
+                throw TrainingError.invalidOption("\(runDirectory.path) holds files of another run (\(others.joined(separator: ", "))) but no "
+                    + "\(RunFileName.lastCheckpoint) to resume from; a new run would replace them: choose another --output, "
+                    + "or delete them to start over there")
+            }
+            if resume { observer?.note("nothing to resume in \(runDirectory.path): starting a new run") }
         }
         do { try config.validate() } catch where restored != nil {
             // The options came from the file, not from the command line: say which file.
@@ -243,10 +256,47 @@ public final class Trainer {
         }
         try parallel.checkAgreement(model: model, method: method, step: progress.globalStep, when: "at the start")
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - setupStarted) / 1e9
-        guard primary else { return }
-        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        guard primary else { setupFinished = true; return }
         try writeAtomically(Data((try config.json() + "\n").utf8), to: runDirectory.appendingPathComponent(RunFileName.config))
-        if restored == nil { try? FileManager.default.removeItem(at: metricsFile) }
+        setupFinished = true
+    }
+
+    /// Makes sure `directory` (`--output`) is a directory this process can write in, creating
+    /// it if need be, before any data is read; returns whether it was created here.
+    static func prepareRunDirectory(_ directory: URL) throws -> Bool {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw TrainingError.invalidOption("--output \(directory.path) is a file, not a directory: choose another --output for the run")
+            }
+            guard FileManager.default.isWritableFile(atPath: directory.path) else {
+                throw TrainingError.invalidOption("--output \(directory.path): the run directory is not writable")
+            }
+            return false
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.invalidOption("--output \(directory.path): cannot create the run directory: \(fileErrorReason(error))")
+        }
+        return true
+    }
+
+    /// The files in `directory` that only a run writes and a new run would replace or leave
+    /// stale, besides `checkpoint-last` (config.json alone, or the skipped-images lists, hold no
+    /// work: a setup that failed leaves them).
+    static func otherRunFiles(in directory: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { name in
+            [RunFileName.bestCheckpoint, RunFileName.metrics, RunFileName.embeddingMap].contains(name)
+                || (name.hasPrefix("eval-") && name.hasSuffix(".json"))
+        }.sorted()
+    }
+
+    /// Removes `directory` if it holds nothing (a setup that failed after creating it).
+    static func removeIfEmpty(_ directory: URL) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path), names.isEmpty else { return }
+        try? FileManager.default.removeItem(at: directory)
     }
 
     /// `dataset` itself, or for an image folder the folder after checking every file's header:

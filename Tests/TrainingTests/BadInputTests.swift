@@ -231,6 +231,67 @@ import Testing
         #expect(try readMetrics(run).map(\.epoch) == [1, 2])
     }
 
+    // MARK: - Items 5 and 6: the run directory
+
+    /// Without checkpoint-last a directory holding another run's files is refused, with or
+    /// without --resume, and its files are kept; config.json alone (a setup that stopped) is no run.
+    @Test func anotherRunsFilesAreNeverReplaced() throws {
+        var config = shapesConfig(images: 256, epochs: 1)
+        config.healthSample = 0
+        let run = temporaryRunDirectory("other-run")
+        defer { try? FileManager.default.removeItem(at: run) }
+        _ = try Trainer(config: config, runDirectory: run, resume: false).run()
+        try FileManager.default.removeItem(at: run.appendingPathComponent(RunFileName.lastCheckpoint))
+        try Data("{}".utf8).write(to: run.appendingPathComponent("eval-knn.json"))
+        let kept = try [RunFileName.bestCheckpoint, RunFileName.metrics, "eval-knn.json"].map {
+            ($0, try Data(contentsOf: run.appendingPathComponent($0)))
+        }
+        for resume in [false, true] {
+            let error = #expect(throws: TrainingError.self) { try Trainer(config: config, runDirectory: run, resume: resume) }
+            let message = error?.description ?? ""
+            for name in kept.map(\.0) { #expect(message.contains(name), "resume \(resume): \(message)") }
+            #expect(message.contains("--output"), "\(message)")
+        }
+        for (name, data) in kept { #expect(try Data(contentsOf: run.appendingPathComponent(name)) == data, "\(name) changed") }
+        let fresh = temporaryRunDirectory("config-only")
+        defer { try? FileManager.default.removeItem(at: fresh) }
+        try FileManager.default.createDirectory(at: fresh, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: fresh.appendingPathComponent(RunFileName.config))
+        #expect(throws: Never.self) { try Trainer(config: config, runDirectory: fresh, resume: false) }
+    }
+
+    /// An --output that cannot be a directory is named before any data is read (the dataset
+    /// here does not exist, so a data error would mean the order is wrong).
+    @Test func unusableOutputIsNamedBeforeTheData() throws {
+        var config = shapesConfig()
+        config.dataset = "fashion-mnist"
+        config.dataDir = "/nonexistent/invprop-data"
+        let file = temporaryRunDirectory("a-file")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data([1]).write(to: file)
+        for (output, naming) in [(file, "is a file"), (file.appendingPathComponent("run"), "Not a directory")] {
+            let error = #expect(throws: TrainingError.self) { try Trainer(config: config, runDirectory: output, resume: false) }
+            let message = error?.description ?? ""
+            #expect(message.contains("--output \(output.path)") && message.contains(naming), "\(message)")
+        }
+        // A directory created for a run whose setup then fails is removed again.
+        let run = temporaryRunDirectory("no-data")
+        #expect(throws: (any Error).self) { try Trainer(config: config, runDirectory: run, resume: false) }
+        #expect(!FileManager.default.fileExists(atPath: run.path))
+    }
+
+    /// Foundation's file errors read as one line naming the path and the system's reason.
+    @Test func fileErrorsReadAsOneLine() {
+        let missing = "/nonexistent/invprop-\(UUID().uuidString)/file"
+        do {
+            try Data([1]).write(to: URL(fileURLWithPath: missing))
+            Issue.record("wrote into a missing directory")
+        } catch {
+            #expect(readableFileError(error) == "\(missing): No such file or directory", "\(error)")
+        }
+        #expect(readableFileError(TrainingError.invalidOption("x")) == nil)
+    }
+
     /// The progress bar draws positions outside 0…steps (which the trainer no longer reports)
     /// without trapping on a negative repeat count.
     @Test func progressBarClampsItsPosition() {
