@@ -47,7 +47,6 @@ struct CheckpointSource: ParsableArguments {
         let options = EvaluationSession.Options(dataset: dataset, dataDir: dataDir, evalTransform: evalTransform, precision: precision,
                                                 trainLimit: trainLimit, workers: workers, batchSize: featureBatchSize)
         let session = try EvaluationSession(checkpoint: checkpoint ?? runDirectory ?? ".", options: options)
-        try FiniteWeights.require(session.model, checkpoint: session.checkpointPath)
         note("checkpoint \(session.checkpointPath): \(session.checkpoint.architecture), \(session.checkpoint.method) on "
              + "\(session.checkpoint.dataset); evaluating on \(session.datasetName) (\(session.trainIndices.count) training images)")
         return session

@@ -63,6 +63,13 @@ struct BadInputEvalCLITests {
         let json = NSTemporaryDirectory() + "invprop-nan-\(UUID().uuidString).json"
         #expect(throws: ExitCode.self) { try invprop(["eval", "knn", "--checkpoint", path, "--json", json]) }
         #expect(!FileManager.default.fileExists(atPath: json))
+        // `export` and `curate` open the network the same way.
+        do {
+            _ = try EvaluationSession.openNetwork(checkpoint: path)
+            Issue.record("openNetwork accepted the NaN weights")
+        } catch let error as EvaluationError {
+            #expect(error.message.contains("'conv1.weight'"), "\(error.message)")
+        }
     }
 
     @Test("a neighbour table entry out of range is reported with the checkpoint's path")

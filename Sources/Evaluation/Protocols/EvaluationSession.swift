@@ -196,7 +196,8 @@ public final class EvaluationSession {
     }
 
     /// Builds the configured network and loads the weights strictly; a checkpoint whose tensors
-    /// do not fit its stated architecture is reported with both descriptions.
+    /// do not fit its stated architecture is reported with both descriptions, one whose weights
+    /// are not finite is refused naming the tensor.
     static func loadModel(archive: TensorArchive, description: CheckpointDescription, path: String) throws -> ResNet {
         let stated = description.model
         // The architecture keys written beside the config (check_checkpoint.py reads them) must agree with it.
@@ -220,6 +221,7 @@ public final class EvaluationSession {
             throw EvaluationError(.shapeMismatch, "checkpoint \(path) does not hold the \(description.architecture) network its "
                                   + "configuration describes (\(found)): \(error)")
         }
+        try FiniteWeights.require(model, checkpoint: path)   // every command that reads a network: eval, embed, export, …
         return model
     }
 

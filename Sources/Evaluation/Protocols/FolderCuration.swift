@@ -53,7 +53,6 @@ public struct FolderCuration: Sendable {
     /// settings, the output folder) is checked first.
     public func run(checkpoint: String, folder: String, output: String, progress: (String) -> Void = { _ in }) throws -> Outcome {
         let network = try EvaluationSession.openNetwork(checkpoint: checkpoint)
-        try FiniteWeights.require(network.model, checkpoint: network.checkpointPath)
         let channels = network.model.config.inputChannels
         let (images, skipped) = try Self.openFolder(folder, channels: channels, convert: convertChannels, skipBad: skipBadImages)
         var settings = self.settings
