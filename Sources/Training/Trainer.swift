@@ -138,7 +138,10 @@ public final class Trainer {
         } else {
             // Without a last checkpoint there is nothing to continue, and a new run would replace
             // the best checkpoint and the metrics of the run that left them.
-            let others = Self.otherRunFiles(in: runDirectory)
+            var others = Self.otherRunFiles(in: runDirectory)
+            // A run killed before its first checkpoint leaves metrics lines of epochs no checkpoint
+            // holds: --resume starts it over, as it would trim them after a later kill.
+            if resume { others.removeAll { $0 == RunFileName.metrics } }
             if !others.isEmpty {
                 throw TrainingError.invalidOption("\(runDirectory.path) holds files of another run (\(others.joined(separator: ", "))) but no "
                     + "\(RunFileName.lastCheckpoint) to resume from; a new run would replace them: choose another --output, "
