@@ -140,9 +140,9 @@ public enum Checkpoint {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         a.metadata = architectureMetadata(model.config)
-        a.metadata["format"] = format
-        a.metadata["config"] = try config.json()
-        a.metadata["progress"] = String(decoding: try encoder.encode(progress), as: UTF8.self)
+        a.metadata[CheckpointKey.formatMetadata] = format
+        a.metadata[CheckpointKey.configMetadata] = try config.json()
+        a.metadata[CheckpointKey.progressMetadata] = String(decoding: try encoder.encode(progress), as: UTF8.self)
         return a
     }
 
@@ -158,14 +158,14 @@ public enum Checkpoint {
     /// progress is a point of the configured run; `TrainingProgress.validate(stepsPerEpoch:path:)`
     /// checks the rest once the data is open).
     public static func header(_ archive: TensorArchive, path: String) throws -> (TrainingConfig, TrainingProgress) {
-        guard archive.metadata["format"] == format else {
-            throw TrainingError.corrupt(path: path, reason: "not an invprop training checkpoint (metadata 'format' is \(archive.metadata["format"] ?? "absent"), expected \(format))")
+        guard archive.metadata[CheckpointKey.formatMetadata] == format else {
+            throw TrainingError.corrupt(path: path, reason: "not an invprop training checkpoint (metadata 'format' is \(archive.metadata[CheckpointKey.formatMetadata] ?? "absent"), expected \(format))")
         }
         // Each key named on its own, so the message says which record the file lacks.
-        guard let c = archive.metadata["config"] else {
+        guard let c = archive.metadata[CheckpointKey.configMetadata] else {
             throw TrainingError.corrupt(path: path, reason: "checkpoint metadata lacks 'config' (the training configuration)")
         }
-        guard let p = archive.metadata["progress"] else {
+        guard let p = archive.metadata[CheckpointKey.progressMetadata] else {
             throw TrainingError.corrupt(path: path, reason: "checkpoint metadata lacks 'progress' (the training progress)")
         }
         let config = try TrainingConfig.decode(c, source: path)

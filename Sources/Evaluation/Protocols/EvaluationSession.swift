@@ -39,11 +39,11 @@ public struct CheckpointDescription: Decodable, Equatable, Sendable {
 
     /// Reads and checks the description in `archive`'s metadata (`path` names it in errors).
     public init(archive: TensorArchive, path: String) throws {
-        guard archive.metadata["format"] == Self.format else {
+        guard archive.metadata[CheckpointKey.formatMetadata] == Self.format else {
             throw EvaluationError(.file, "\(path) is not an invprop training checkpoint (metadata 'format' is "
-                                  + "\(archive.metadata["format"] ?? "absent"), expected \(Self.format))")
+                                  + "\(archive.metadata[CheckpointKey.formatMetadata] ?? "absent"), expected \(Self.format))")
         }
-        guard let json = archive.metadata["config"] else {
+        guard let json = archive.metadata[CheckpointKey.configMetadata] else {
             throw EvaluationError(.file, "\(path): checkpoint metadata lacks 'config'")
         }
         do {
