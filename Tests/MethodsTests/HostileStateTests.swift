@@ -114,11 +114,16 @@ import Testing
     @Test func npidRefusesHostileBanks() throws {
         var c = NPIDConfig(); c.temperature = 0.1
         let method = try NPID(config: c, datasetSize: Self.n, dimension: Self.d, seed: 1)
-        let valid = try NPID(config: c, datasetSize: Self.n, dimension: Self.d, seed: 2).stateTensors()
+        try Self.expectBankRefusals(method, valid: try NPID(config: c, datasetSize: Self.n, dimension: Self.d, seed: 2).stateTensors())
+    }
+
+    /// A method whose only state is its bank refuses every hostile bank unchanged, then takes
+    /// `valid` (another seed's state).
+    static func expectBankRefusals(_ method: any TrainingMethod, valid: [String: MethodStateTensor]) throws {
         #expect(Bool(valid != method.stateTensors()), "the donor must differ for a change to show")
         guard case .floats(let bank, _)? = valid["bank"] else { Issue.record("no bank"); return }
-        for (label, value, naming) in Self.bankCases(n: Self.n, d: Self.d, valid: bank) {
-            Self.expectRefused(method, Self.with(valid, "bank", value), naming: naming, label)
+        for (label, value, naming) in bankCases(n: n, d: d, valid: bank) {
+            expectRefused(method, with(valid, "bank", value), naming: naming, label)
         }
         try method.restoreState(valid)
         #expect(Bool(method.stateTensors() == valid))
@@ -130,14 +135,7 @@ import Testing
             try DARLING(config: DARLINGConfig(), bankConfig: NPIDConfig(), trainingDomains: domains,
                         datasetSize: Self.n, dimension: Self.d, seed: seed)
         }
-        let method = try make(1), valid = try make(2).stateTensors()
-        #expect(Bool(valid != method.stateTensors()), "the donor must differ for a change to show")
-        guard case .floats(let bank, _)? = valid["bank"] else { Issue.record("no bank"); return }
-        for (label, value, naming) in Self.bankCases(n: Self.n, d: Self.d, valid: bank) {
-            Self.expectRefused(method, Self.with(valid, "bank", value), naming: naming, label)
-        }
-        try method.restoreState(valid)
-        #expect(Bool(method.stateTensors() == valid))
+        try Self.expectBankRefusals(try make(1), valid: try make(2).stateTensors())
     }
 
     @Test func odcRefusesHostileState() throws {
