@@ -147,7 +147,11 @@ public final class Trainer {
                     + "\(RunFileName.lastCheckpoint) to resume from; a new run would replace them: choose another --output, "
                     + "or delete them to start over there")
             }
-            if resume { observer?.note("nothing to resume in \(runDirectory.path): starting a new run") }
+            if resume {
+                observer?.note("nothing to resume in \(runDirectory.path): starting a new run")
+                // Its metrics lines belong to no checkpoint: they go, as a resume trims such lines.
+                if primary { try? FileManager.default.removeItem(at: runDirectory.appendingPathComponent(RunFileName.metrics)) }
+            }
         }
         do { try config.validate() } catch where restored != nil {
             // The options came from the file, not from the command line: say which file.

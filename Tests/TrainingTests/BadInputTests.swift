@@ -266,6 +266,8 @@ import Testing
         try Data(#"{"epoch": 1}"#.utf8).write(to: fresh.appendingPathComponent(RunFileName.metrics))
         #expect(throws: TrainingError.self) { try Trainer(config: config, runDirectory: fresh, resume: false) }
         #expect(throws: Never.self) { try Trainer(config: config, runDirectory: fresh, resume: true) }
+        #expect(!FileManager.default.fileExists(atPath: fresh.appendingPathComponent(RunFileName.metrics).path),
+                "the lines of epochs no checkpoint holds are dropped")
     }
 
     /// An --output that cannot be a directory is named before any data is read (the dataset
