@@ -33,14 +33,15 @@ public enum UnusableImages {
         (dataset as? ChannelConvertedDataset).map { unwrapped($0.base) } ?? dataset
     }
 
-    /// The refusal `train` gives, worded for `command`: how many of `total` files of `name`
-    /// cannot be used, the first ten with their reasons, and the ways on.
-    public static func refusal(_ bad: [BadImageFile], total: Int, of name: String, command: String) -> String {
+    /// The refusal `train` gives, worded for `command` (nil: a command without
+    /// `--skip-bad-images`): how many of `total` files of `name` cannot be used, the first ten
+    /// with their reasons, and the ways on.
+    public static func refusal(_ bad: [BadImageFile], total: Int, of name: String, command: String?) -> String {
         let shown = bad.prefix(10).map { "\($0.path)\t\($0.reason)" }.joined(separator: "\n  ")
         return "\(bad.count) of \(total) files of \(name) cannot be used:\n  \(shown)"
             + (bad.count > 10 ? "\n  … and \(bad.count - 10) more" : "")
-            + "\nremove or repair them, or pass --skip-bad-images to \(command) without them "
-            + "(invprop datasets check --data-dir DIR lists them all)"
+            + "\nremove or repair them" + (command.map { ", or pass --skip-bad-images to \($0) without them" } ?? "")
+            + " (invprop datasets check --data-dir DIR lists them all)"
     }
 
     /// Writes the skipped files, one `path<TAB>reason` line each, to `path`; returns `path`.

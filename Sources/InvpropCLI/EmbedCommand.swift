@@ -52,7 +52,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let session = try source.open()
+            let session = try source.open(checkingImages: false)   // `unusableImages` checks, with --skip-bad-images
             let directory = output ?? session.runDirectory.appendingPathComponent("embeddings").path
             try checkOutputFolder(directory, option: output == nil ? "the output folder (choose another with --output)" : "--output")
             var export = EmbeddingExport(split: split, layers: layers)

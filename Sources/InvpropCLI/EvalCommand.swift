@@ -41,15 +41,34 @@ struct CheckpointSource: ParsableArguments {
         try checkTransform(evalTransform, option: "--eval-transform")
     }
 
-    /// Opens the checkpoint with these settings.
-    func open() throws -> EvaluationSession {
+    /// Opens the checkpoint with these settings. Unless `checkingImages` is false (embed checks
+    /// with a skip option of its own), an image folder whose files cannot all be used is refused
+    /// first, listing them, as `train` refuses it, instead of stopping when the features reach them.
+    func open(checkingImages: Bool = true) throws -> EvaluationSession {
         if let threads { try ComputeThreads.set(threads) }
         let options = EvaluationSession.Options(dataset: dataset, dataDir: dataDir, evalTransform: evalTransform, precision: precision,
                                                 trainLimit: trainLimit, workers: workers, batchSize: featureBatchSize)
         let session = try EvaluationSession(checkpoint: checkpoint ?? runDirectory ?? ".", options: options)
+        if checkingImages { try Self.refuseUnusableImages(session) }
         note("checkpoint \(session.checkpointPath): \(session.checkpoint.architecture), \(session.checkpoint.method) on "
              + "\(session.checkpoint.dataset); evaluating on \(session.datasetName) (\(session.trainIndices.count) training images)")
         return session
+    }
+}
+
+extension CheckpointSource {
+    /// Throws listing the files of `session`'s image-folder splits (the training images in use,
+    /// the test split) whose headers cannot be read; datasets of other formats are checked by
+    /// their readers when opened.
+    static func refuseUnusableImages(_ session: EvaluationSession) throws {
+        for split in EvaluationSession.Split.allCases {
+            guard let data = try? session.dataset(split) else { continue }   // no test split
+            let inUse = try session.indices(split)
+            let bad = UnusableImages.find(in: data, indices: inUse)
+            guard bad.isEmpty else {
+                throw ValidationError(UnusableImages.refusal(bad.map(\.file), total: inUse.count, of: data.name, command: nil))
+            }
+        }
     }
 }
 

@@ -110,7 +110,7 @@ struct BadInputEvalCLITests {
         let output = NSTemporaryDirectory() + "invprop-embed-\(UUID().uuidString)"
         let arguments = [run, "--split", "train", "--output", output]
         let refusing = try EmbedCommand.parse(arguments)
-        let session = try refusing.source.open()
+        let session = try refusing.source.open(checkingImages: false)
         do {
             _ = try refusing.unusableImages(session, directory: output)
             Issue.record("the bad files were accepted")
@@ -120,6 +120,14 @@ struct BadInputEvalCLITests {
         }
         #expect(throws: ExitCode.self) { try invprop(["embed"] + arguments) }
         #expect(!FileManager.default.fileExists(atPath: output + "/train-head_features.npy"))
+        // The evaluations refuse the same files when they open the checkpoint, before any features.
+        do {
+            _ = try CheckpointSource.parse([run]).open()
+            Issue.record("eval accepted the bad files")
+        } catch let error as ValidationError {
+            #expect(error.message.contains("2 of 40 files") && error.message.contains("photo-07.png")
+                    && !error.message.contains("--skip-bad-images"), "\(error.message)")
+        }
 
         try invprop(["embed"] + arguments + ["--skip-bad-images"])
         let embeddings = try Embeddings.readNumpy(directory: output, name: "train-head")
