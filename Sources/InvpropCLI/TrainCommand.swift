@@ -53,8 +53,10 @@ struct TrainCommand: ParsableCommand {
         if resume && output == nil { throw ValidationError("--resume needs --output (the run directory to continue)") }
         if let size = options.imageSize, !(8...1024).contains(size) { throw ValidationError("--image-size must be in 8…1024, got \(size)") }
         let config: TrainingConfig
-        do { config = try resolvedConfig(); try config.validate() } catch let error as TrainingError { throw ValidationError(error.description) }
+        do { config = try resolvedConfig() } catch let error as TrainingError { throw ValidationError(error.description) }
+        // Another method's option is named as such before its value is judged.
         try options.refuseOptionsOfOtherMethods(than: config.method)
+        do { try config.validate() } catch let error as TrainingError { throw ValidationError(error.description) }
         if options.imageSize != nil && config.dataset != "folder" && !MultiDomainCatalog.isMultiDomain(config.dataset) {
             throw ValidationError("--image-size sets the training size of --dataset folder, pacs or domains; \(config.dataset) has its own size")
         }

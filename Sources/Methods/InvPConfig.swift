@@ -63,28 +63,30 @@ public struct InvPConfig: Sendable, Codable, Equatable {
     public func validate(datasetSize n: Int) throws {
         func bad(_ m: String) -> MethodsError { .invalidConfiguration(m) }
         guard n >= 2 else { throw bad("dataset size must be ≥ 2, got \(n)") }
-        guard temperature.isFinite && temperature > 0 else { throw bad("temperature τ must be > 0, got \(temperature)") }
-        guard momentum >= 0 && momentum < 1 else { throw bad("momentum m must be in [0, 1), got \(momentum)") }
+        // Each message names the `invprop train` option (every method saves these options, so
+        // TrainingConfig.validate checks them too, before any data is read).
+        guard temperature.isFinite && temperature > 0 else { throw bad("--temperature τ must be a finite number > 0, got \(temperature)") }
+        guard momentum >= 0 && momentum < 1 else { throw bad("--bank-momentum m must be in [0, 1), got \(momentum)") }
         guard neighbourCount >= 1 && neighbourCount < n else {
-            throw bad("neighbours k must be in 1..<\(n) (dataset size), got \(neighbourCount)")
+            throw bad("--neighbours k must be in 1..<\(n) (dataset size), got \(neighbourCount)")
         }
         guard backgroundCount <= n else {
-            throw bad("background M = \(backgroundCount) exceeds the dataset size \(n)")
+            throw bad("--background M = \(backgroundCount) exceeds the dataset size \(n)")
         }
         guard backgroundCount >= neighbourCount + 1 else {
-            throw bad("background M must be ≥ k+1 = \(neighbourCount + 1) (the table update reads k+1 entries), got \(backgroundCount)")
+            throw bad("--background M must be ≥ k+1 = \(neighbourCount + 1) (the table update reads k+1 entries), got \(backgroundCount)")
         }
         guard invarianceWeight.isFinite && invarianceWeight >= 0 else {
-            throw bad("invariance weight λ must be ≥ 0, got \(invarianceWeight)")
+            throw bad("--lambda λ must be a finite number ≥ 0, got \(invarianceWeight)")
         }
-        guard warmUpEpochs >= 0 else { throw bad("warm-up epochs T must be ≥ 0, got \(warmUpEpochs)") }
-        if warmUp == .gaussian && warmUpEpochs == 0 { throw bad("Gaussian warm-up needs T ≥ 1") }
-        guard hops >= 1 else { throw bad("hops L must be ≥ 1, got \(hops)") }
+        guard warmUpEpochs >= 0 else { throw bad("--invariance-warmup T must be ≥ 0, got \(warmUpEpochs)") }
+        if warmUp == .gaussian && warmUpEpochs == 0 { throw bad("Gaussian warm-up (--ramp gaussian) needs --invariance-warmup T ≥ 1") }
+        guard hops >= 1 else { throw bad("--hops L must be ≥ 1, got \(hops)") }
         guard let candidates = candidateCount else {
-            throw bad("k = \(neighbourCount), L = \(hops) gives too many candidates (Σ kˡ overflows)")
+            throw bad("k = \(neighbourCount), L = \(hops) gives too many candidates (Σ kˡ overflows; lower --neighbours or --hops)")
         }
         guard positiveCount >= 1 && positiveCount <= candidates else {
-            throw bad("positives P must be in 1...\(candidates) (Σ kˡ candidates for k = \(neighbourCount), L = \(hops)), got \(positiveCount)")
+            throw bad("--positives P must be in 1...\(candidates) (Σ kˡ candidates for k = \(neighbourCount), L = \(hops)), got \(positiveCount)")
         }
     }
 

@@ -182,8 +182,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             guard (0...1).contains(unmix.globalProbability) else { throw fail("--unmix-probability must be in [0, 1], got \(unmix.globalProbability)") }
             guard unmix.beta > 0, unmix.beta.isFinite else { throw fail("--unmix-beta must be > 0, got \(unmix.beta)") }
         }
-        try validateBankOptions()
         do {   // the checks against the number of images wait for the data (Trainer)
+            // Every method saves the memory-bank and InvP options, so each must be in range even where unused.
+            try invp.validate(datasetSize: .max)
             try methodOptions?.validate(datasetSize: .max)
         } catch let error as MethodsError { throw fail(error.description) }
         try validateDomains()
@@ -197,25 +198,6 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Most images `--train-subset` may ask of the synthetic `shapes` dataset (it makes as many
     /// as asked; a real dataset is capped by its size).
     public static let maximumShapesImages = 1_000_000
-
-    /// The memory-bank and InvP options (`invp`), named as `invprop train` spells them. Every
-    /// method saves them, so each must be a finite number in range even where unused; the
-    /// checks against the number of images wait for the data (`InvPConfig.validate`).
-    func validateBankOptions() throws {
-        func fail(_ m: String) -> Error { TrainingError.invalidOption(m) }
-        guard invp.temperature > 0, invp.temperature.isFinite else {
-            throw fail("--temperature must be a finite number > 0, got \(invp.temperature)")
-        }
-        guard invp.momentum >= 0, invp.momentum < 1 else { throw fail("--bank-momentum must be in [0, 1), got \(invp.momentum)") }
-        guard invp.invarianceWeight >= 0, invp.invarianceWeight.isFinite else {
-            throw fail("--lambda must be a finite number ≥ 0, got \(invp.invarianceWeight)")
-        }
-        guard invp.backgroundCount >= 1 else { throw fail("--background must be ≥ 1, got \(invp.backgroundCount)") }
-        guard invp.neighbourCount >= 1 else { throw fail("--neighbours must be ≥ 1, got \(invp.neighbourCount)") }
-        guard invp.hops >= 1 else { throw fail("--hops must be ≥ 1, got \(invp.hops)") }
-        guard invp.positiveCount >= 1 else { throw fail("--positives must be ≥ 1, got \(invp.positiveCount)") }
-        guard invp.warmUpEpochs >= 0 else { throw fail("--invariance-warmup must be ≥ 0, got \(invp.warmUpEpochs)") }
-    }
 
     /// The configuration as pretty JSON (sorted keys).
     public func json() throws -> String {
