@@ -16,7 +16,7 @@ public enum RunFileName {
     /// The checkpoints in the order `invprop eval RUN` prefers them.
     public static let checkpointsByPreference = [bestCheckpoint, lastCheckpoint]
     /// The unit of each diagnostic in `metrics.jsonl` that has one, by key (a JSON object of
-    /// strings, rewritten with every epoch's line); older runs have none.
+    /// strings, written when a run starts or resumes); older runs have none.
     public static let metricUnits = "metric-units.json"
     /// The 2-D map of the embeddings (PCA) that `invprop report` draws.
     public static let embeddingMap = "embedding-map.json"

@@ -265,6 +265,7 @@ public final class Trainer {
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - setupStarted) / 1e9
         guard primary else { setupFinished = true; return }
         try writeAtomically(Data((try config.json() + "\n").utf8), to: runDirectory.appendingPathComponent(RunFileName.config))
+        try writeMetricUnits()
         setupFinished = true
     }
 
@@ -696,7 +697,6 @@ public final class Trainer {
     private func appendMetrics(_ record: EpochRecord) throws {
         guard parallel.isPrimary else { return }
         try appendJSONLine(record, to: metricsFile)
-        try writeMetricUnits()
     }
 
     /// The unit of each diagnostic that has one: the method's and the trainer's own.
@@ -710,7 +710,8 @@ public final class Trainer {
         "communication_megabytes_per_step": "MB",
     ]
 
-    /// `metric-units.json` beside the metrics, so the report can label its axes (sorted keys, atomic).
+    /// `metric-units.json` beside the metrics, written at the start of a run (or of its resume),
+    /// so the report can label its axes (sorted keys, atomic).
     private func writeMetricUnits() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
