@@ -26,10 +26,7 @@ public struct EmbeddingExport: Sendable {
             throw EvaluationError(.emptyInput, "no \(split.rawValue) image is left once the \(excludedIndices.count) unusable ones are skipped")
         }
         progress("features of \(indices.count) \(split.rawValue) images")
-        // `session.features(split)` with the skipped images left out.
-        let f = try FeatureExtractor.extract(model: session.model, dataset: session.dataset(split), transform: session.transform(),
-                                             indices: indices, batchSize: session.options.batchSize, precision: session.precision,
-                                             backbone: layers.contains(.backbone), head: layers.contains(.head), workers: session.options.workers)
+        let f = try session.features(split, backbone: layers.contains(.backbone), head: layers.contains(.head), excluding: excludedIndices)
         // Unlabelled images get -1, which numpy users filter with `labels >= 0`.
         let labels = f.labels ?? [Int](repeating: -1, count: f.indices.count)
         let data = try session.dataset(split)

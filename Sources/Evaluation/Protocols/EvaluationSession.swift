@@ -283,12 +283,14 @@ public final class EvaluationSession {
         try AugmentationPresets.pipeline(named: name ?? evalTransformName)
     }
 
-    /// Features of `split` with the evaluation transform, the network in evaluation mode.
-    public func features(_ split: Split, backbone: Bool = false, head: Bool = true,
+    /// Features of `split` with the evaluation transform, the network in evaluation mode
+    /// (without the images `excluded`, e.g. unusable files skipped).
+    public func features(_ split: Split, backbone: Bool = false, head: Bool = true, excluding excluded: Set<Int> = [],
                          progress: (Int, Int) -> Void = { _, _ in }) throws -> ExtractedFeatures {
-        try FeatureExtractor.extract(model: model, dataset: dataset(split), transform: transform(), indices: indices(split),
-                                     batchSize: options.batchSize, precision: precision, backbone: backbone, head: head,
-                                     workers: options.workers, progress: progress)
+        let wanted = try indices(split).filter { !excluded.contains($0) }
+        return try FeatureExtractor.extract(model: model, dataset: dataset(split), transform: transform(), indices: wanted,
+                                            batchSize: options.batchSize, precision: precision, backbone: backbone, head: head,
+                                            workers: options.workers, progress: progress)
     }
 
     /// Whether the checkpoint holds a memory bank (InvP, NPID, ODC's samples memory; not CoKe).
