@@ -11,7 +11,8 @@
 #     MINUTES  e.g. "10 30 60";  SEEDS  e.g. "0 1 2"
 #     METHODS  invp npid odc coke invp-unmix npid-unmix, and coke-norm (CoKe with the authors'
 #              batch norm on the encoder's output, a side check, not one of the six)
-#   Runs go to runs/methods/time/METHOD-Mmin-sSEED; wall times to runs/methods/time/wall.log, with
+#   Runs go to runs/methods/time/METHOD-Mmin-sSEED (METHOD$VARIANT-Mmin-sSEED when VARIANT is set,
+#   e.g. VARIANT=-cleantargets, to keep a later variant's runs beside the earlier ones); wall times to runs/methods/time/wall.log, with
 #   the commit the binary was built from (INVPROP_COMMIT, default the checkout's HEAD: set it when
 #   INVPROP names a binary kept from another commit);
 #   after the clock stops, each run's checkpoint-best is clustered (`invprop eval cluster`: k-means,
@@ -23,6 +24,7 @@
 set -euo pipefail
 invprop=${INVPROP:-.build/release/invprop}
 commit=${INVPROP_COMMIT:-$(git rev-parse --short HEAD)}
+variant=${VARIANT:-}
 usage='usage: bench/methods_time.sh "MINUTES..." "METHODS..." "SEEDS..."'
 budgets=${1:?$usage}; methods=${2:?$usage}; seeds=${3:?$usage}
 
@@ -46,7 +48,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 for minutes in $budgets; do
   for seed in $seeds; do
     for method in $methods; do
-      out=runs/methods/time/$method-${minutes}min-s$seed
+      out=runs/methods/time/$method$variant-${minutes}min-s$seed
       start=$(date +%s.%N)
       # shellcheck disable=SC2046  # the method's options are words by design
       "$invprop" train $(method_options "$method") --epochs 400 --max-minutes "$minutes" --knn-every 1 \
