@@ -80,162 +80,189 @@ public final class InvPLoss {
     }
 
     /// Evaluates the loss on network outputs `features` f: [B, D] (row-major) of the images with
-    /// dataset indices `indices`: [B], in `epoch` (counted from 1, as the authors' loop does), against `bank` and the neighbour
-    /// `table` as they were before this step. Neither is modified. With `targets`, each anchor's
-    /// background and positives are those given (chosen by an earlier evaluation of the same
-    /// anchors with `keepTargets`) instead of being chosen from f's similarities.
+    /// dataset indices `indices`: [B], in `epoch` (counted from 1, as the authors' loop does),
+    /// against `bank` and the neighbour `table` as they were before this step. Neither is
+    /// modified. With `targets`, each anchor's background and positives are those given (chosen
+    /// by an earlier evaluation of the same anchors with `keepTargets`) instead of being chosen
+    /// from f's similarities.
     public func evaluate(
         features: [Float], indices: [Int], epoch: Int, bank: MemoryBank, table: NeighbourTable,
         diagnostics wantDiagnostics: Bool = false, keepTargets: Bool = false, targets given: InvPTargets? = nil
     ) throws -> InvPLossOutput {
-        let n = datasetSize, d = bank.dimension, cfg = config
+        let b = try checkInputs(features: features, indices: indices, epoch: epoch, bank: bank, table: table, targets: given)
+        // Steps 1–2: v = f/‖f‖ ([B, D]) and z = v·bankᵀ ([B, N]) into `scores`; s = exp(z/τ) is
+        // formed only where it is used (background, self, candidates): exp is monotone, so
+        // selecting on z selects the same entries.
+        let (v, norms) = normalizedSimilarities(features, batch: b, bank: bank, into: &scores)
+        let scale = config.invarianceEnabled ? config.invarianceWeight * config.rampWeight(epoch: epoch) : 0
+        // Steps 3–8 anchor by anchor, each leaving its row of dL/dz (step 9) where `path` wants it.
+        let path = prepareGradientPath(bank: bank, batch: b)
+        var dv = [Float](repeating: 0, count: b * bank.dimension)  // [B, D] dL/dv
+        let anchors = scoreAnchors(indices: indices, table: table, scale: scale, given: given, keepBackground: keepTargets,
+                                   path: path, bank: bank, dv: &dv)
+        backProject(path, batch: b, bank: bank, into: &dv)
+        // Back through v = f/‖f‖.
+        let gradient = l2NormalizeBackward(v: v, norms: norms, dv: dv, rows: b, dimension: bank.dimension)
+        return output(anchors, scale: scale, gradient: gradient, diagnostics: wantDiagnostics, keepTargets: keepTargets)
+    }
+
+    /// Checks the bank, the table, the epoch, the batch and the given targets against this loss;
+    /// returns the batch size B.
+    func checkInputs(features: [Float], indices: [Int], epoch: Int, bank: MemoryBank, table: NeighbourTable,
+                     targets given: InvPTargets?) throws -> Int {
+        let n = datasetSize
         guard bank.count == n, table.count == n else {
             throw MethodsError.invalidInput("bank (\(bank.count)) and table (\(table.count)) must both have \(n) entries")
         }
-        guard table.neighbours == cfg.neighbourCount else {
-            throw MethodsError.invalidInput("table has k = \(table.neighbours), configuration k = \(cfg.neighbourCount)")
+        guard table.neighbours == config.neighbourCount else {
+            throw MethodsError.invalidInput("table has k = \(table.neighbours), configuration k = \(config.neighbourCount)")
         }
         guard epoch >= 0 else { throw MethodsError.invalidInput("epoch must be ≥ 0, got \(epoch)") }
-        let b = try validateBatch(features: features, indices: indices, dimension: d, datasetSize: n)
+        let b = try validateBatch(features: features, indices: indices, dimension: bank.dimension, datasetSize: n)
         if let given { try validate(given, batch: b) }
+        return b
+    }
 
-        // Steps 1–2: v = f/‖f‖ ([B, D]) and z = v·bankᵀ ([B, N]); s = exp(z/τ) is formed only
-        // where it is used (background, self, candidates): exp is monotone, so selecting on z
-        // selects the same entries.
-        let (v, norms) = normalizedSimilarities(features, batch: b, bank: bank, into: &scores)
+    /// Chooses how step 9 forms dv, sizing the bf16 workspace when it is used.
+    func prepareGradientPath(bank: MemoryBank, batch b: Int) -> GradientPath {
+        guard denseBackward else { return .gathered }
+        guard bank.productPrecision == .bf16 else { return .fp32Product }
+        if gradientBF16.count != b * datasetSize { gradientBF16 = [BF16Bits](repeating: 0, count: b * datasetSize) }
+        return .bf16Product
+    }
 
-        let m = cfg.backgroundCount, k = cfg.neighbourCount
-        let invariance = cfg.invarianceEnabled
-        let scale = invariance ? cfg.invarianceWeight * cfg.rampWeight(epoch: epoch) : 0
-        let invTau = 1 / Double(cfg.temperature)
-        let invB = 1 / Double(b)
-        var insLoss = [Double](repeating: 0, count: b)
-        var invLoss = [Double](repeating: 0, count: b)
-        var nearest = [Int32](repeating: 0, count: b * (k + 1))
-        var candidateLists = [[Int32]](repeating: [], count: wantDiagnostics ? b : 0)
-        let listPositives = wantDiagnostics || keepTargets
-        var positiveLists = [[Int32]](repeating: [], count: listPositives ? b : 0)
-        var keptBackground = [Int32](repeating: 0, count: keepTargets ? b * m : 0)  // [B, M]
-
-        // dv = dL/dv: [B, D]. Only M + 1 + P entries of each row of dL/dz are non-zero; by
-        // default the row is scattered into the dense [B, N] workspace and multiplied by the
-        // bank with one sgemm (streams the bank; see `denseBackward`).
-        let dense = denseBackward
-        let bf16 = dense && bank.productPrecision == .bf16
-        if bf16 && gradientBF16.count != b * n { gradientBF16 = [BF16Bits](repeating: 0, count: b * n) }
-        var dv = [Float](repeating: 0, count: b * d)
-        gradientBF16.withUnsafeMutableBufferPointer { gbP in
+    /// SPEC steps 3–9 for every anchor of the batch, on all threads (rows are independent): each
+    /// row of `scores` holds the anchor's z: [N] on entry, and its dL/dz row is left where `path`
+    /// wants it (on the gathered path, dL/dv's row is written into `dv` directly).
+    func scoreAnchors(indices: [Int], table: NeighbourTable, scale: Float, given: InvPTargets?, keepBackground: Bool,
+                      path: GradientPath, bank: MemoryBank, dv: inout [Float]) -> [AnchorScore] {
+        let b = indices.count, n = datasetSize, d = bank.dimension, m = config.backgroundCount
+        let invTau = 1 / Double(config.temperature)
+        let factor = invTau / Double(b)  // dL/dz = (dL/ds)·s/τ, with the 1/B of the batch mean
+        return scores.withUnsafeMutableBufferPointer { zP in
+        gradientBF16.withUnsafeMutableBufferPointer { gP in
         bank.storage.withUnsafeBufferPointer { bankP in
         dv.withUnsafeMutableBufferPointer { dvP in
-        scores.withUnsafeMutableBufferPointer { sp in
-        insLoss.withUnsafeMutableBufferPointer { insP in
-        invLoss.withUnsafeMutableBufferPointer { invP in
-        nearest.withUnsafeMutableBufferPointer { nearP in
-        candidateLists.withUnsafeMutableBufferPointer { candOut in
-        positiveLists.withUnsafeMutableBufferPointer { posOut in
-        keptBackground.withUnsafeMutableBufferPointer { bgOut in
-            let scoresBase = sp.baseAddress!
-            parallelRanges(count: b) { rows in
-                var background = [Int32](repeating: 0, count: m)  // [M] bank indices
-                var backgroundS = [Double](repeating: 0, count: m)  // [M] their s
-                var acc = [Double](repeating: 0, count: d)  // [D] dv row accumulator
-                for r in rows {
-                    let row = scoresBase + r * n  // z[r, :], later dL/dz[r, :]
-                    let anchor = indices[r]
-                    // Step 4: background = top M of the row, the first k+1 ordered (step 10).
-                    background.withUnsafeMutableBufferPointer { bg in
-                        if let given {
-                            for j in 0..<m { bg[j] = given.background[r * m + j] }
-                        } else {
-                            Selection.topK(UnsafePointer(row), count: n, k: m, sortedPrefix: k + 1,
-                                           indices: bg.baseAddress!)
+            Array(unsafeUninitializedCapacity: b) { results, count in
+                parallelRanges(count: b) { rows in
+                    var scratch = AnchorScratch(background: m, dimension: d)
+                    for r in rows {
+                        let row = zP.baseAddress! + r * n  // z[r, :], then dL/dz[r, :] on the fp32 path
+                        let score = scoreAnchor(r, row: row, anchor: indices[r], table: table, scale: scale, invTau: invTau,
+                                                given: given, keepBackground: keepBackground, scratch: &scratch)
+                        let sink: GradientRowSink = switch path {
+                        case .bf16Product: .bf16(gP.baseAddress! + r * n)
+                        case .fp32Product: .fp32
+                        case .gathered: .gathered(bank: bankP.baseAddress!, dv: dvP.baseAddress! + r * d)
                         }
-                        if keepTargets { for j in 0..<m { bgOut[r * m + j] = bg[j] } }
-                    }
-                    for c in 0...k { nearP[r * (k + 1) + c] = background[c] }
-                    // Step 5: L_ins and its local derivatives.
-                    var term = instanceTerm(row: row, anchor: anchor, background: background, backgroundS: &backgroundS, invTau: invTau)
-                    insP[r] = term.loss
-
-                    // Steps 6–8: propagation, positives, L_inv (its derivatives add to the instance term's).
-                    var positives = ChosenPositives()
-                    if invariance {
-                        positives = given.map { scorePositives($0.positives[r], row: row, invTau: invTau) }
-                            ?? choosePositives(row: row, anchor: anchor, table: table, invTau: invTau)
-                        let inv = invarianceTerm(positives: positives, instance: term, scale: scale)
-                        invP[r] = inv.loss
-                        term.coefBg += inv.coefBg
-                        term.coefSelf += inv.coefSelf
-                        positives.weights = inv.positiveWeights
-                        if wantDiagnostics { candOut[r] = positives.candidates }
-                        if listPositives { posOut[r] = positives.indices }
-                    }
-
-                    // Gradient row dL/dz = (dL/ds)·s/τ, with the 1/B of the batch mean; every
-                    // index not selected gets 0 (selection indices are constants).
-                    let g = invB * invTau
-                    if bf16 {
-                        // Only the M + 1 + P selected entries are non-zero: they are zeroed and
-                        // summed in the fp32 row exactly as below (an index may be background,
-                        // self and positive at once), then rounded into the zeroed bf16 row.
-                        for j in 0..<m { row[Int(background[j])] = 0 }
-                        row[anchor] = 0
-                        for q in positives.indices { row[Int(q)] = 0 }
-                        for j in 0..<m { row[Int(background[j])] += Float(g * term.coefBg * backgroundS[j]) }
-                        row[anchor] += Float(g * term.coefSelf * term.selfS)
-                        for (q, w) in zip(positives.indices, positives.weights) { row[Int(q)] += Float(g * w) }
-                        let out = gbP.baseAddress! + r * n
-                        out.update(repeating: 0, count: n)
-                        for j in 0..<m { let i = Int(background[j]); out[i] = Gemm.bf16(row[i]) }
-                        out[anchor] = Gemm.bf16(row[anchor])
-                        for q in positives.indices { out[Int(q)] = Gemm.bf16(row[Int(q)]) }
-                    } else if dense {
-                        row.update(repeating: 0, count: n)
-                        for j in 0..<m { row[Int(background[j])] += Float(g * term.coefBg * backgroundS[j]) }
-                        row[anchor] += Float(g * term.coefSelf * term.selfS)
-                        for (q, w) in zip(positives.indices, positives.weights) { row[Int(q)] += Float(g * w) }
-                    } else {
-                        // Accumulated in Double: the background and self terms nearly cancel
-                        // (their weights sum to about 0), and Float sums lose ~1e-4 there.
-                        let bankBase = bankP.baseAddress!
-                        acc.withUnsafeMutableBufferPointer { ap in
-                            let a = ap.baseAddress!
-                            a.update(repeating: 0, count: d)
-                            for j in 0..<m {
-                                axpy(g * term.coefBg * backgroundS[j], bankBase + Int(background[j]) * d, a, d)
-                            }
-                            axpy(g * term.coefSelf * term.selfS, bankBase + anchor * d, a, d)
-                            for (q, w) in zip(positives.indices, positives.weights) { axpy(g * w, bankBase + Int(q) * d, a, d) }
-                            for c in 0..<d { dvP[r * d + c] = Float(a[c]) }
-                        }
+                        writeGradientRow(score, anchor: indices[r], factor: factor, row: row, sink: sink, scratch: &scratch)
+                        (results.baseAddress! + r).initialize(to: score)
                     }
                 }
+                count = b
             }
-        }}}}}}}}}}
+        }}}}
+    }
 
-        // Dense path: dv = (dL/dz)·bank, one sgemm [B, N]·[N, D] (a bf16 matmul on the bf16 copies).
-        if bf16 {
-            gradientBF16.withUnsafeBufferPointer { gp in
-                dv.withUnsafeMutableBufferPointer { dp in
-                    bank.backProject(bf16: gp.baseAddress!, batch: b, into: dp.baseAddress!)
-                }
-            }
-        } else if dense {
-            scores.withUnsafeBufferPointer { sp in
-                dv.withUnsafeMutableBufferPointer { dp in
-                    bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!)
-                }
+    /// SPEC steps 4–8 for the anchor of batch row `r`, whose similarities z: [N] are `row`: its
+    /// background (given, or the top M with the first k + 1 ordered), L_ins, and with the
+    /// invariance term its positives (given, or chosen among the propagated candidates) and
+    /// L_inv, whose derivatives add to L_ins's. Leaves the background and its s in `scratch`.
+    func scoreAnchor(_ r: Int, row: UnsafeMutablePointer<Float>, anchor: Int, table: NeighbourTable, scale: Float,
+                     invTau: Double, given: InvPTargets?, keepBackground: Bool, scratch: inout AnchorScratch) -> AnchorScore {
+        let m = config.backgroundCount, k = config.neighbourCount
+        scratch.background.withUnsafeMutableBufferPointer { bg in
+            if let given {
+                for j in 0..<m { bg[j] = given.background[r * m + j] }
+            } else {
+                Selection.topK(UnsafePointer(row), count: datasetSize, k: m, sortedPrefix: k + 1, indices: bg.baseAddress!)
             }
         }
-        // Back through v = f/‖f‖.
-        let gradient = l2NormalizeBackward(v: v, norms: norms, dv: dv, rows: b, dimension: d)
-        let ins = insLoss.reduce(0, +) * invB
-        let inv = invariance ? invLoss.reduce(0, +) * invB : 0
+        let instance = instanceTerm(row: row, anchor: anchor, background: scratch.background,
+                                    backgroundS: &scratch.backgroundS, invTau: invTau)
+        var score = AnchorScore(instance: instance, nearest: Array(scratch.background[0...k]),
+                                background: keepBackground ? scratch.background : nil)
+        guard config.invarianceEnabled else { return score }
+        var positives = given.map { scorePositives($0.positives[r], row: row, invTau: invTau) }
+            ?? choosePositives(row: row, anchor: anchor, table: table, invTau: invTau)
+        let invariance = invarianceTerm(positives: positives, instance: instance, scale: scale)
+        score.invarianceLoss = invariance.loss
+        score.instance.coefBg += invariance.coefBg
+        score.instance.coefSelf += invariance.coefSelf
+        positives.weights = invariance.positiveWeights
+        score.positives = positives
+        return score
+    }
+
+    /// SPEC step 9 for one anchor: dL/dz = (dL/ds)·s·`factor` on its M + 1 + P selected entries
+    /// and 0 elsewhere (selections are constants), written where `sink` says; `row` holds the
+    /// anchor's z: [N] on entry. An index may be background, self and positive at once, so the
+    /// shares are summed.
+    func writeGradientRow(_ score: AnchorScore, anchor: Int, factor: Double, row: UnsafeMutablePointer<Float>,
+                          sink: GradientRowSink, scratch: inout AnchorScratch) {
+        let n = datasetSize
+        let background = scratch.background, backgroundS = scratch.backgroundS
+        /// Calls `body` with each selected index and its share of dL/dz, background first.
+        func forEachShare(_ body: (Int, Double) -> Void) {
+            for j in 0..<background.count { body(Int(background[j]), factor * score.instance.coefBg * backgroundS[j]) }
+            body(anchor, factor * score.instance.coefSelf * score.instance.selfS)
+            for (q, w) in zip(score.positives.indices, score.positives.weights) { body(Int(q), factor * w) }
+        }
+        switch sink {
+        case .bf16(let out):
+            // Summed in the fp32 row, whose selected entries are zeroed first, then rounded into
+            // the zeroed bf16 row.
+            forEachShare { i, _ in row[i] = 0 }
+            forEachShare { i, share in row[i] += Float(share) }
+            out.update(repeating: 0, count: n)
+            forEachShare { i, _ in out[i] = Gemm.bf16(row[i]) }
+        case .fp32:
+            row.update(repeating: 0, count: n)
+            forEachShare { i, share in row[i] += Float(share) }
+        case .gathered(let bank, let dv):
+            // Accumulated in Double: the background and self terms nearly cancel (their weights
+            // sum to about 0), and Float sums lose ~1e-4 there.
+            let d = scratch.accumulator.count
+            scratch.accumulator.withUnsafeMutableBufferPointer { ap in
+                let a = ap.baseAddress!
+                a.update(repeating: 0, count: d)
+                forEachShare { i, share in axpy(share, bank + i * d, a, d) }
+                for c in 0..<d { dv[c] = Float(a[c]) }
+            }
+        }
+    }
+
+    /// SPEC step 9's product on the dense paths: dv = (dL/dz)·bank, one [B, N]·[N, D] product
+    /// (in bf16 on the rounded rows); the gathered path summed dv row by row already.
+    func backProject(_ path: GradientPath, batch b: Int, bank: MemoryBank, into dv: inout [Float]) {
+        switch path {
+        case .bf16Product:
+            gradientBF16.withUnsafeBufferPointer { gp in
+                dv.withUnsafeMutableBufferPointer { dp in bank.backProject(bf16: gp.baseAddress!, batch: b, into: dp.baseAddress!) }
+            }
+        case .fp32Product:
+            scores.withUnsafeBufferPointer { sp in
+                dv.withUnsafeMutableBufferPointer { dp in bank.backProject(sp.baseAddress!, batch: b, into: dp.baseAddress!) }
+            }
+        case .gathered:
+            break
+        }
+    }
+
+    /// The batch means of the anchors' terms (SPEC step 9's L) and what the caller asked to keep.
+    func output(_ anchors: [AnchorScore], scale: Float, gradient: [Float], diagnostics: Bool, keepTargets: Bool)
+        -> InvPLossOutput {
+        let invB = 1 / Double(anchors.count)
+        let invariance = config.invarianceEnabled
+        let ins = anchors.reduce(0) { $0 + $1.instance.loss } * invB
+        let inv = invariance ? anchors.reduce(0) { $0 + $1.invarianceLoss } * invB : 0
+        let positives = anchors.map(\.positives.indices)
         return InvPLossOutput(
             loss: Float(ins + Double(scale) * inv), instanceLoss: Float(ins), invarianceLoss: Float(inv),
-            invarianceScale: scale, gradient: gradient, nearest: nearest,
-            diagnostics: wantDiagnostics ? InvPDiagnostics(candidates: candidateLists, positives: positiveLists) : nil,
-            targets: keepTargets ? InvPTargets(background: keptBackground, positives: invariance ? positiveLists : []) : nil)
+            invarianceScale: scale, gradient: gradient, nearest: anchors.flatMap(\.nearest),
+            diagnostics: diagnostics ? InvPDiagnostics(candidates: anchors.map(\.positives.candidates), positives: positives) : nil,
+            targets: keepTargets ? InvPTargets(background: anchors.flatMap { $0.background ?? [] },
+                                               positives: invariance ? positives : []) : nil)
     }
 
     /// Checks that `targets` fit a batch of `b` anchors of this loss: [b, M] background and b
@@ -273,6 +300,58 @@ struct ChosenPositives {
     var indices: [Int32] = [], s: [Double] = []
     /// (dL/ds)·s of each chosen positive (empty while the invariance term's weight is 0).
     var weights: [Double] = []
+}
+
+/// What one anchor contributes (SPEC steps 4–8): its terms, its choices, and the coefficients of
+/// its row of dL/dz.
+struct AnchorScore {
+    /// L_ins with ∂L/∂self_s and ∂L/∂Σbackground, L_inv's share added when it is on.
+    var instance: InstanceTerm
+    /// L_inv (0 in the instance-only ablation).
+    var invarianceLoss = 0.0
+    /// The candidates and chosen positives, with their gradient weights once L_inv's factor is
+    /// non-zero (empty in the instance-only ablation).
+    var positives = ChosenPositives()
+    /// [k + 1]: the most similar bank indices, most similar first (SPEC step 10).
+    var nearest: [Int32]
+    /// [M]: the whole background, only when the targets are kept.
+    var background: [Int32]?
+}
+
+/// One row task's scratch, reused across its anchors.
+struct AnchorScratch {
+    /// [M]: the anchor's background, bank indices.
+    var background: [Int32]
+    /// [M]: their s = exp(z/τ).
+    var backgroundS: [Double]
+    /// [D]: dL/dv's row on the gathered path.
+    var accumulator: [Double]
+
+    init(background m: Int, dimension d: Int) {
+        background = [Int32](repeating: 0, count: m)
+        backgroundS = [Double](repeating: 0, count: m)
+        accumulator = [Double](repeating: 0, count: d)
+    }
+}
+
+/// How step 9 forms dv = (dL/dz)·bank.
+enum GradientPath {
+    /// dL/dz rounded to bf16 in `gradientBF16`, then one bf16 product (the bank's products are bf16).
+    case bf16Product
+    /// dL/dz in place of z in `scores`, then one fp32 product.
+    case fp32Product
+    /// dv summed row by row from the selected bank rows (`denseBackward` off).
+    case gathered
+}
+
+/// Where one anchor's row of dL/dz goes.
+enum GradientRowSink {
+    /// Rounded into this [N] row of `gradientBF16`.
+    case bf16(UnsafeMutablePointer<BF16Bits>)
+    /// Into the anchor's own row of `scores`.
+    case fp32
+    /// Multiplied into dL/dv's [D] row `dv` straight from `bank`: [N, D].
+    case gathered(bank: UnsafePointer<Float>, dv: UnsafeMutablePointer<Float>)
 }
 
 extension InvPLoss {
