@@ -132,7 +132,10 @@ struct TrainCommand: ParsableCommand {
             let best = summary.bestKNNTop1.map { String(format: "%.2f %% at epoch %d (%@)", $0, summary.bestEpoch ?? 0, split) } ?? "n/a"
             print("finished \(summary.completedEpochs) epochs. kNN top-1 (K \(c.knnK), σ \(c.knnTemperature)): \(knn); best \(best) → checkpoint-best")
         }
-        print("run files: \(directory.path) (config.json, metrics.jsonl, checkpoint-last.safetensors, checkpoint-best.safetensors)")
+        // Only the files the run wrote: without the kNN monitor there is no checkpoint-best.
+        let files = ["config.json", "metrics.jsonl", "checkpoint-last.safetensors", "checkpoint-best.safetensors"]
+            .filter { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
+        print("run files: \(directory.path) (\(files.joined(separator: ", ")))")
     }
 
     /// "84.50 % (bank), 85.10 % (recomputed)", or nil when neither was measured.
@@ -257,3 +260,4 @@ extension BankPrecision: ExpressibleByArgument {}
 extension PositiveSelection: ExpressibleByArgument {}
 extension PropagationMode: ExpressibleByArgument {}
 extension DecayKind: ExpressibleByArgument {}
+extension UnMixTargets: ExpressibleByArgument {}

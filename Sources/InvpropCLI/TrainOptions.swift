@@ -188,15 +188,18 @@ struct UnMixCommandOptions: ParsableArguments {
     @Flag(help: "Add Un-Mix's term: a mixture of the batch with itself reversed, λ·L(mixed) + (1 − λ)·L(mixed reversed), the bank fed with clean features only.") var unmix = false
     @Option(help: "Probability of a global mixture; else a region (box) mixture (default 0.5, the authors').") var unmixProbability: Double?
     @Option(help: "β of λ ~ Beta(β, β) (default 1, the authors').") var unmixBeta: Double?
+    @Option(help: ArgumentHelp("What the mixed terms score each anchor against: clean (the clean view's background and positives, the authors') or own (each mixed view chooses its own; InvP only, NPID is the same either way) (default clean).",
+                               valueName: "clean|own")) var unmixTargets: UnMixTargets?
 
     /// Sets Un-Mix on `c`; its options without `--unmix` are refused.
     func apply(to c: inout TrainingConfig) throws {
-        if !unmix && c.unmix == nil && (unmixProbability != nil || unmixBeta != nil) {
-            throw ValidationError("--unmix-probability and --unmix-beta need --unmix")
+        if !unmix && c.unmix == nil && (unmixProbability != nil || unmixBeta != nil || unmixTargets != nil) {
+            throw ValidationError("--unmix-probability, --unmix-beta and --unmix-targets need --unmix")
         }
         if unmix && c.unmix == nil { c.unmix = UnMixOptions() }
         if let unmixProbability { c.unmix?.globalProbability = unmixProbability }
         if let unmixBeta { c.unmix?.beta = unmixBeta }
+        if let unmixTargets { c.unmix?.targets = unmixTargets }
     }
 }
 

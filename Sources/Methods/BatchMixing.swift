@@ -61,10 +61,11 @@ public final class UnMixing: BatchMixing {
                           lambda: draw.lambda)
     }
 
-    /// `UnMixLoss.evaluate`.
+    /// `UnMixLoss.evaluate`, the mixed terms scored against the options' `targets`.
     public func loss(method: any TrainingMethod, clean q: [Float], mixed qm: [Float], indices: [Int], epoch: Int,
                      mixture: MixedBatch, dimension: Int) throws -> MixedStepLoss {
-        try UnMixLoss.evaluate(method: method, clean: q, mixed: qm, indices: indices, epoch: epoch, lambda: mixture.lambda, dimension: dimension)
+        try UnMixLoss.evaluate(method: method, clean: q, mixed: qm, indices: indices, epoch: epoch, lambda: mixture.lambda,
+                               dimension: dimension, targets: options.targets)
     }
 }
 
@@ -74,7 +75,31 @@ public struct UnMixOptions: Codable, Sendable, Equatable {
     public var globalProbability: Double = 0.5
     /// λ ~ Beta(β, β); the authors use β = 1 (uniform).
     public var beta: Double = 1
+    /// What the two mixed terms are scored against; the authors': the clean view's.
+    public var targets: UnMixTargets = .clean
 
     /// The authors' defaults.
     public init() {}
+
+    /// Decodes a configuration; one written before `targets` existed scored against the clean
+    /// view's targets (d3c594c) or was InvP's earlier variant, which no checkpoint records, so the
+    /// default applies.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        globalProbability = try c.decode(Double.self, forKey: .globalProbability)
+        beta = try c.decode(Double.self, forKey: .beta)
+        targets = try c.decodeIfPresent(UnMixTargets.self, forKey: .targets) ?? .clean
+    }
+}
+
+/// What Un-Mix's two mixed terms score each anchor against. The choice matters only for a method
+/// that chooses per view what an anchor is scored against (InvP: its background and positives);
+/// NPID scores every view against the whole bank either way.
+public enum UnMixTargets: String, Codable, Sendable, CaseIterable {
+    /// The clean view's background and positives, as the authors score both mixtures against the
+    /// clean key and the same negatives (the default).
+    case clean
+    /// Each mixed view's own, chosen from its similarities as a clean view's are (invprop before
+    /// d3c594c; ahead on validation at 10 and 30 minutes in docs/results.md).
+    case own
 }

@@ -1,9 +1,10 @@
 /// Un-Mix's loss on a memory-bank method (Shen et al., AAAI 2022, adapted to a memory bank as
 /// `shared/RELATED.md` states): L(q) + λ·L(q_m) + (1 − λ)·L(reverse(q_m)), where q are the
 /// clean outputs, q_m the outputs of the mixed batch, and reverse(q_m) the same rows in reversed
-/// batch order (row b of it is (1 − λ) image b). All three terms score anchor b against the
-/// same positives and background: those the clean term chose (`computeLossKeepingTargets`; for
-/// NPID, the whole bank); only the clean outputs ever reach the bank.
+/// batch order (row b of it is (1 − λ) image b). With `UnMixTargets.clean` all three terms score
+/// anchor b against the same positives and background: those the clean term chose
+/// (`computeLossKeepingTargets`; for NPID, the whole bank); with `.own` each mixed view chooses its
+/// own as the clean one does. Only the clean outputs ever reach the bank.
 public enum UnMixLoss {
     /// The rows of m: [B, D] in reversed order.
     public static func reversedRows(_ m: [Float], dimension d: Int) -> [Float] {
@@ -13,14 +14,23 @@ public enum UnMixLoss {
         return out
     }
 
-    /// Evaluates the three terms for q, q_m: [B, D] of the images `indices` in `epoch`; the
-    /// clean term's records are the ones `finishStep` receives with q.
+    /// Evaluates the three terms for q, q_m: [B, D] of the images `indices` in `epoch`, the mixed
+    /// ones scored against `targets`; the clean term's records are the ones `finishStep` receives
+    /// with q.
     public static func evaluate(method: any TrainingMethod, clean q: [Float], mixed qm: [Float], indices: [Int], epoch: Int,
-                                lambda: Double, dimension d: Int) throws -> MixedStepLoss {
-        let clean = try method.computeLossKeepingTargets(features: q, indices: indices, epoch: epoch)
-        let own = try method.computeLoss(features: qm, indices: indices, epoch: epoch, against: clean.targets)
-        let other = try method.computeLoss(features: reversedRows(qm, dimension: d), indices: indices, epoch: epoch,
-                                           against: clean.targets)
+                                lambda: Double, dimension d: Int, targets: UnMixTargets = .clean) throws -> MixedStepLoss {
+        let clean: MethodLoss
+        let mixedLoss: ([Float]) throws -> MethodLoss
+        switch targets {
+        case .clean:
+            clean = try method.computeLossKeepingTargets(features: q, indices: indices, epoch: epoch)
+            mixedLoss = { try method.computeLoss(features: $0, indices: indices, epoch: epoch, against: clean.targets) }
+        case .own:
+            clean = try method.computeLoss(features: q, indices: indices, epoch: epoch)
+            mixedLoss = { try method.computeLoss(features: $0, indices: indices, epoch: epoch) }
+        }
+        let own = try mixedLoss(qm)
+        let other = try mixedLoss(reversedRows(qm, dimension: d))
         let l = Float(lambda), m = Float(1 - lambda)
         let back = reversedRows(other.gradient, dimension: d)
         let gradient = (0..<qm.count).map { l * own.gradient[$0] + m * back[$0] }

@@ -130,6 +130,40 @@ struct UnMixFixtures: Decodable {
         #expect(out.mixedLoss == Float(lambda) * own.loss + Float(1 - lambda) * other.loss)
     }
 
+    /// With `--unmix-targets own` each mixed view of InvP chooses its own background and
+    /// positives: the two mixed terms are the plain loss of each view, and they differ from the
+    /// clean-targets terms on this problem (so the option reaches the loss).
+    @Test func unmixOnInvPWithOwnTargetsScoresEachViewAsAPlainOne() throws {
+        let p = try Problem(b: 4, d: 8, n: 40, k: 2, seed: 3)
+        let method = try invp(p, InvPLossTests.smallConfig())
+        let qm = otherView(p, seed: 9), lambda = 0.3
+        let out = try UnMixLoss.evaluate(method: method, clean: p.features, mixed: qm, indices: p.indices, epoch: 31,
+                                         lambda: lambda, dimension: 8, targets: .own)
+        let reversed = UnMixLoss.reversedRows(qm, dimension: 8)
+        let own = try method.computeLoss(features: qm, indices: p.indices, epoch: 31) as MethodLoss
+        let other = try method.computeLoss(features: reversed, indices: p.indices, epoch: 31) as MethodLoss
+        #expect(out.mixedLoss == Float(lambda) * own.loss + Float(1 - lambda) * other.loss)
+        let back = UnMixLoss.reversedRows(other.gradient, dimension: 8)
+        #expect(out.mixedGradient == (0..<qm.count).map { Float(lambda) * own.gradient[$0] + Float(1 - lambda) * back[$0] })
+        let clean = try method.computeLoss(features: p.features, indices: p.indices, epoch: 31) as MethodLoss
+        #expect(out.clean.loss == clean.loss && out.clean.gradient == clean.gradient && out.clean.records == clean.records)
+        let againstClean = try UnMixLoss.evaluate(method: method, clean: p.features, mixed: qm, indices: p.indices, epoch: 31,
+                                                  lambda: lambda, dimension: 8, targets: .clean)
+        #expect(againstClean.mixedLoss != out.mixedLoss)
+    }
+
+    /// A configuration written before `--unmix-targets` existed decodes to the default (clean);
+    /// `own` survives a round trip through JSON.
+    @Test func unmixTargetsDecodeWithTheirDefault() throws {
+        let old = try JSONDecoder().decode(UnMixOptions.self, from: #"{"globalProbability":0.3,"beta":2}"#.data(using: .utf8)!)
+        #expect(old.targets == .clean && old.globalProbability == 0.3 && old.beta == 2)
+        var own = UnMixOptions(); own.targets = .own
+        #expect(try JSONDecoder().decode(UnMixOptions.self, from: JSONEncoder().encode(own)) == own)
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(UnMixOptions.self, from: #"{"globalProbability":0.5,"beta":1,"targets":"mine"}"#.data(using: .utf8)!)
+        }
+    }
+
     /// Targets that do not fit the batch or the bank, or none at all, are refused by name.
     @Test func invpRefusesTargetsThatDoNotFit() throws {
         let p = try Problem(b: 4, d: 8, n: 40, k: 2, seed: 11)

@@ -57,6 +57,8 @@ import Methods
         (["train", "--unmix-probability", "0.3"], "--unmix"),
         (["train", "--unmix", "--unmix-probability", "1.5"], "--unmix-probability"),
         (["train", "--unmix", "--unmix-beta", "0"], "--unmix-beta"),
+        (["train", "--unmix-targets", "own"], "--unmix"),
+        (["train", "--unmix", "--unmix-targets", "mine"], "--unmix-targets"),
         (["train", "--validation", "100%"], "--validation"),
         (["train", "--validation", "-5"], "--validation"),
         (["train", "--recipe", "/nonexistent/recipe.yaml"], "/nonexistent/recipe.yaml"),

@@ -347,15 +347,16 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
     /// Un-Mix on InvP and NPID: the mixed term is logged as `loss_unmix`, the clean terms as
     /// before, and a run stopped mid-epoch resumes to the same weights (the mixtures are drawn
     /// from the seed and the global step, not from a generator's state).
-    @Test(arguments: ["invp", "npid"])
-    func unmixTrainsAndResumesBitIdentically(method: String) throws {
+    @Test(arguments: [("invp", UnMixTargets.clean), ("npid", .clean), ("invp", .own)])
+    func unmixTrainsAndResumesBitIdentically(method: String, targets: UnMixTargets) throws {
         var config = shapesConfig(images: 256, epochs: 2)
         config.method = method
         config.invp.backgroundCount = 128
         config.invp.warmUpEpochs = 1
         config.unmix = UnMixOptions()
+        config.unmix?.targets = targets
         config.knnEvery = 0
-        let reference = temporaryRunDirectory("unmix-\(method)")
+        let reference = temporaryRunDirectory("unmix-\(method)-\(targets)")
         defer { try? FileManager.default.removeItem(at: reference) }
         _ = try Trainer(config: config, runDirectory: reference, resume: false).run()
         let records = try readMetrics(reference)
@@ -363,7 +364,7 @@ func readMetrics(_ run: URL) throws -> [EpochRecord] {
         #expect(records.allSatisfy { abs($0.loss - $0.lossTerms.filter { $0.key != "invariance" }.values.reduce(0, +)
                                          - ($0.lossTerms["invariance"] ?? 0) * ($0.diagnostics["invariance_weight"] ?? 0)) < 1e-3 })
 
-        let run = temporaryRunDirectory("unmix-resumed-\(method)")
+        let run = temporaryRunDirectory("unmix-resumed-\(method)-\(targets)")
         defer { try? FileManager.default.removeItem(at: run) }
         var steps = 0
         _ = try Trainer(config: config, runDirectory: run, resume: false).run { steps += 1; return steps == 3 ? .saveAndStop : .none }

@@ -86,7 +86,7 @@ import Testing
     /// the test split (no trial's record holds a test score).
     @Test func tuneWritesARecipeThatTrains() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("invprop-tune-\(UUID().uuidString)")
-        var tune = try #require(try InvpropCommand.parseAsRoot(
+        let tune = try #require(try InvpropCommand.parseAsRoot(
             ["tune", "--dataset", "shapes", "--train-subset", "200", "--validation", "20%", "--width", "0.125", "--batch-size", "32",
              "--background", "64", "--knn-k", "10", "--minutes", "5", "--screen-subset", "160", "--first-epochs", "1",
              "--levers", "lr,bank-init", "--threads", "2", "--output", directory.path]) as? TuneCommand)
