@@ -9,7 +9,7 @@
 #
 #   bench/methods_time.sh "MINUTES..." "METHODS..." "SEEDS..."
 #     MINUTES  e.g. "10 30 60";  SEEDS  e.g. "0 1 2"
-#     METHODS  invp npid odc coke invp-unmix npid-unmix, and coke-norm (CoKe with the authors'
+#     METHODS  invp npid odc coke invp-unmix npid-unmix, invp-unmix-own (--unmix-targets own), and coke-norm (CoKe with the authors'
 #              batch norm on the encoder's output, a side check, not one of the six)
 #   Runs go to runs/methods/time/METHOD-Mmin-sSEED (METHOD$VARIANT-Mmin-sSEED when VARIANT is set,
 #   e.g. VARIANT=-cleantargets, to keep a later variant's runs beside the earlier ones); wall times to runs/methods/time/wall.log, with
@@ -37,8 +37,9 @@ method_options() {
     coke)       echo "--method coke --coke-clusters 100,150,200" ;;
     coke-norm)  echo "--method coke --coke-clusters 100,150,200 --coke-encoder-norm" ;;
     invp-unmix) echo "--unmix" ;;
+    invp-unmix-own) echo "--unmix --unmix-targets own" ;;   # InvP's mixed views choose their own targets
     npid-unmix) echo "--method npid --unmix" ;;
-    *)          echo "unknown method '$1' (invp npid odc coke coke-norm invp-unmix npid-unmix)" >&2; return 2 ;;
+    *)          echo "unknown method '$1' (invp npid odc coke coke-norm invp-unmix invp-unmix-own npid-unmix)" >&2; return 2 ;;
   esac
 }
 
