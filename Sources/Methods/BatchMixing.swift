@@ -100,6 +100,6 @@ public enum UnMixTargets: String, Codable, Sendable, CaseIterable {
     /// clean key and the same negatives (the default).
     case clean
     /// Each mixed view's own, chosen from its similarities as a clean view's are (invprop before
-    /// d3c594c; ahead on validation at 10 and 30 minutes in docs/results.md).
+    /// d3c594c; ahead on validation at 30 minutes in docs/results.md).
     case own
 }
