@@ -81,9 +81,7 @@ public struct UnMixOptions: Codable, Sendable, Equatable {
     /// The authors' defaults.
     public init() {}
 
-    /// Decodes a configuration; one written before `targets` existed scored against the clean
-    /// view's targets (d3c594c) or was InvP's earlier variant, which no checkpoint records, so the
-    /// default applies.
+    /// Decodes a configuration; one written before `targets` existed gets the default, `clean`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         globalProbability = try c.decode(Double.self, forKey: .globalProbability)

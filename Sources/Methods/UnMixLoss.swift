@@ -29,11 +29,11 @@ public enum UnMixLoss {
             clean = try method.computeLoss(features: q, indices: indices, epoch: epoch)
             mixedLoss = { try method.computeLoss(features: $0, indices: indices, epoch: epoch) }
         }
-        let own = try mixedLoss(qm)
-        let other = try mixedLoss(reversedRows(qm, dimension: d))
+        let forward = try mixedLoss(qm)  // row b: λ of image b
+        let other = try mixedLoss(reversedRows(qm, dimension: d))  // row b: 1 − λ of image b
         let l = Float(lambda), m = Float(1 - lambda)
         let back = reversedRows(other.gradient, dimension: d)
-        let gradient = (0..<qm.count).map { l * own.gradient[$0] + m * back[$0] }
-        return MixedStepLoss(clean: clean, mixedLoss: l * own.loss + m * other.loss, mixedGradient: gradient)
+        let gradient = (0..<qm.count).map { l * forward.gradient[$0] + m * back[$0] }
+        return MixedStepLoss(clean: clean, mixedLoss: l * forward.loss + m * other.loss, mixedGradient: gradient)
     }
 }
