@@ -98,6 +98,6 @@ public enum UnMixTargets: String, Codable, Sendable, CaseIterable {
     /// clean key and the same negatives (the default).
     case clean
     /// Each mixed view's own, chosen from its similarities as a clean view's are (invprop before
-    /// d3c594c; ahead on validation at 30 minutes in docs/results.md).
+    /// d3c594c; ahead on validation at 30 and 60 minutes, level at 10, in docs/results.md).
     case own
 }
